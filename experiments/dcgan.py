@@ -1,0 +1,33 @@
+"""DCGAN (Radford et al. 2016) on MNIST (or any image dataset by name).
+
+Command:  python -m gan_research.main --config=experiments/dcgan.py --workdir=runs/dcgan \
+              --config.data_dir=../shared/data/mnist     # a folder with the 4 MNIST IDX files
+          (without data_dir, MNIST comes through TFDS: a prepared TFDS data dir or a download)
+          Arguments: experiments/dcgan.py:dataset=mnist,res=28 (res in 28, 32, 64).
+Time:     28x28, batch 64: about TODO steps/s on a 2-core CPU; 5000 steps in about TODO minutes.
+Expected: recognisable digits in samples/step_*.png after ~2000 steps; losses stay bounded
+          (loss/d ~ 0.5-1.4, loss/g ~ 0.7-3).
+"""
+from gan_research import config_lib
+
+
+def get_config(arg=None):
+  arg = config_lib.parse_arg(arg, dataset='mnist', res=28, width=64, runlocal=False)
+  c = config_lib.base_config()
+  c.model = 'dcgan'
+  c.dataset = arg.dataset
+  c.image_size = arg.res
+  c.generator = dict(latent_dim=100, latent_distribution='normal', base_width=arg.width)
+  c.discriminator = dict(base_width=arg.width)
+  c.objective = 'nonsaturating'
+  c.batch_size = 64
+  c.num_train_steps = 5000
+  c.optimizer_g = config_lib.adam(2e-4, 0.5, 0.999)
+  c.optimizer_d = config_lib.adam(2e-4, 0.5, 0.999)
+  c.log_every_steps = 100
+  c.checkpoint_every_steps = 1000
+  c.sample_every_steps = 500
+  if arg.runlocal:
+    c.num_train_steps, c.batch_size = 20, 16
+    c.generator.base_width = c.discriminator.base_width = 8
+  return c

@@ -1,0 +1,92 @@
+"""Config helpers: the fields every experiment shares, `:key=value` arguments, validation."""
+import json
+import os
+
+import ml_collections
+
+SHARED_DATA_ENV = 'GAN_RESEARCH_DATA'  # optional default for config.data_dir
+
+
+def base_config() -> ml_collections.ConfigDict:
+  """The fields every experiment has; experiment files override what they need."""
+  c = ml_collections.ConfigDict()
+  c.seed = 0
+  c.game = 'unconditional'
+  c.model = 'mlp'
+  c.generator = ml_collections.ConfigDict()  # keyword arguments of models.<model>.Generator
+  c.discriminator = ml_collections.ConfigDict()  # ... of models.<model>.Discriminator
+  c.objective = 'nonsaturating'  # objectives.OBJECTIVES
+  c.penalty = 'none'  # 'none', 'gradient_penalty' (WGAN-GP) or 'r1'
+  c.penalty_weight = 0.0  # lambda of WGAN-GP, gamma of R1
+  c.penalty_every = 1  # discriminator updates between penalties (lazy regularisation)
+  c.d_weight_clip = 0.0  # WGAN weight clipping of D's parameters; 0 = off
+  c.dataset = 'ring8'  # data.DATASETS
+  c.data_dir = os.environ.get(SHARED_DATA_ENV, '')  # TFDS data dir, IDX folder or image folder
+  c.data = ml_collections.ConfigDict()  # keyword arguments of the source (e.g. num_modes)
+  c.image_size = 32  # pixels; image datasets are resized (28 -> 32 pads) to this
+  c.batch_size = 64  # global, across all devices and processes
+  c.num_train_steps = 1000  # generator updates
+  c.d_steps = 1  # discriminator updates per generator update
+  c.ema_decay = 0.0  # EMA of the generator's parameters; 0 = off
+  c.optimizer_g = adam(2e-4, 0.5, 0.999)
+  c.optimizer_d = adam(2e-4, 0.5, 0.999)
+  c.log_every_steps = 100
+  c.checkpoint_every_steps = 1000
+  c.keep_checkpoints = 3
+  c.sample_every_steps = 1000
+  c.evals = ml_collections.ConfigDict()  # name -> dict(every_steps=..., ...); metrics.EVALUATORS
+  return c
+
+
+def adam(learning_rate, b1=0.9, b2=0.999, schedule='constant'):
+  return ml_collections.ConfigDict(dict(
+      name='adam', learning_rate=learning_rate, b1=b1, b2=b2, eps=1e-8, schedule=schedule,
+      warmup_steps=0, decay_start_steps=0, decay_steps=0))
+
+
+def parse_arg(arg, **defaults) -> ml_collections.ConfigDict:
+  """Parses 'res=32,runlocal' (the part after ':' in --config=FILE:ARG) against typed defaults.
+
+  A bare key sets a bool default to True. Unknown keys fail with the valid ones listed.
+  """
+  out = ml_collections.ConfigDict(defaults)
+  for item in filter(None, (arg or '').split(',')):
+    key, _, value = item.partition('=')
+    if key not in defaults:
+      raise ValueError(f'Unknown config argument {key!r}; valid arguments: {sorted(defaults)}.')
+    default = defaults[key]
+    if isinstance(default, bool):
+      out[key] = value.lower() in ('', '1', 'true', 'yes')
+    else:
+      out[key] = type(default)(value) if default is not None else value
+  return out
+
+
+def validate(config):
+  """Clear errors for values that would otherwise fail deep inside JAX."""
+  positive = ('batch_size', 'd_steps', 'log_every_steps', 'penalty_every')
+  for key in positive:
+    if config[key] < 1:
+      raise ValueError(f'config.{key} must be >= 1; got {config[key]}.')
+  if config.num_train_steps < 0:
+    raise ValueError(f'config.num_train_steps must be >= 0; got {config.num_train_steps}.')
+  if not 0.0 <= config.ema_decay < 1.0:
+    raise ValueError(f'config.ema_decay must be in [0, 1); got {config.ema_decay}.')
+  if config.penalty != 'none' and config.penalty_weight <= 0:
+    raise ValueError(f'config.penalty={config.penalty!r} needs config.penalty_weight > 0.')
+
+
+def _tuples(value):
+  if isinstance(value, dict):
+    return {k: _tuples(v) for k, v in value.items()}
+  if isinstance(value, list):
+    return tuple(_tuples(v) for v in value)
+  return value
+
+
+def load_json(path) -> ml_collections.ConfigDict:
+  """The config a run wrote to WORKDIR/config.json (JSON lists back to tuples)."""
+  if not os.path.exists(path):
+    raise FileNotFoundError(f'{path} not found: is this a training workdir?')
+  with open(path) as f:
+    return ml_collections.ConfigDict(_tuples(json.load(f)))

@@ -1,0 +1,33 @@
+"""Data sources by name (`config.dataset`).
+
+A source has `example_shape` and `get_batch(step, *, d_steps, batch_size, process_index,
+process_count)` -> {'x': float32 [d_steps, batch_size // process_count, *example_shape]}: the batch
+of a step is a pure function of (config.seed, step), so resuming needs no iterator state and each
+process reads only its own slice of the global batch.
+"""
+from gan_research.data import images, synthetic
+
+SYNTHETIC = {'ring8': synthetic.ring8, 'grid25': synthetic.grid25, 'gauss1d': synthetic.gauss1d}
+IMAGES = ('mnist', 'image_folder', 'tfds:<name>')
+DATASETS = tuple(SYNTHETIC) + IMAGES
+
+
+def get_source(config, split: str = 'train'):
+  """Builds the source named by `config.dataset`; image sources are resized to image_size."""
+  name, extra = config.dataset, dict(config.get('data', {}))
+  if name in SYNTHETIC:
+    try:
+      return SYNTHETIC[name](seed=config.seed, **extra)
+    except TypeError as e:
+      raise ValueError(f'config.data does not fit dataset {name!r}: {e}') from e
+  labels = None
+  if name == 'mnist' and images.has_mnist_idx(config.data_dir):
+    array, labels = images.load_mnist_idx(config.data_dir, split)
+  elif name == 'mnist' or name.startswith('tfds:'):
+    array, labels = images.load_tfds(name.removeprefix('tfds:'), split, config.data_dir)
+  elif name == 'image_folder':
+    array = images.load_folder(config.data_dir, config.image_size, extra.get('channels', 3))
+  else:
+    raise ValueError(f'Unknown dataset {name!r}; valid datasets: {list(DATASETS)}.')
+  return images.ArraySource(images.resize(array, config.image_size), seed=config.seed,
+                            labels=labels)

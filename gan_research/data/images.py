@@ -1,0 +1,168 @@
+"""Image datasets held in memory as uint8, served as float32 batches in [-1, 1].
+
+Sources: MNIST from the four original IDX files (no TensorFlow, no download), any TFDS image
+dataset (`tfds:NAME`, from a prepared data dir or downloaded by TFDS), and a folder of images.
+"""
+import gzip
+import os
+from typing import Optional
+
+import numpy as np
+from PIL import Image
+
+IMAGE_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.gif', '.webp', '.tif', '.tiff')
+MNIST_FILES = {'train': ('train-images-idx3-ubyte', 'train-labels-idx1-ubyte'),
+               'test': ('t10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte')}
+
+
+class ArraySource:
+  """Examples in memory; the batch of a step is a pure function of (seed, step).
+
+  Each epoch is a fresh permutation of the examples (seeded by (seed, epoch)), and step s takes
+  the next d_steps * batch_size positions of that stream, so no iterator state needs saving.
+  """
+
+  def __init__(self, images: np.ndarray, seed: int = 0, labels: Optional[np.ndarray] = None):
+    if images.dtype != np.uint8 or images.ndim != 4:
+      raise ValueError(f'Expected uint8 images [N, H, W, C]; got {images.dtype} {images.shape}.')
+    self.images, self.labels, self.seed = images, labels, seed
+    self.example_shape = images.shape[1:]
+    self._perms = {}
+
+  def __len__(self):
+    return len(self.images)
+
+  def _permutation(self, epoch):
+    if epoch not in self._perms:
+      if len(self._perms) > 4:
+        self._perms.pop(min(self._perms))
+      self._perms[epoch] = np.random.default_rng((self.seed, epoch)).permutation(len(self))
+    return self._perms[epoch]
+
+  def indices(self, step, *, d_steps, batch_size):
+    """Dataset indices of the global batch of `step`, shape [d_steps, batch_size]."""
+    count = d_steps * batch_size
+    positions = step * count + np.arange(count)
+    epochs, offsets = np.divmod(positions, len(self))
+    out = np.empty(count, np.int64)
+    for epoch in np.unique(epochs):
+      sel = epochs == epoch
+      out[sel] = self._permutation(int(epoch))[offsets[sel]]
+    return out.reshape(d_steps, batch_size)
+
+  def get_batch(self, step, *, d_steps, batch_size, process_index=0, process_count=1):
+    local = batch_size // process_count
+    idx = self.indices(step, d_steps=d_steps, batch_size=batch_size)
+    idx = idx[:, process_index * local:(process_index + 1) * local]
+    return {'x': to_float(self.images[idx])}
+
+
+def to_float(images: np.ndarray) -> np.ndarray:
+  """uint8 [0, 255] -> float32 [-1, 1]."""
+  return images.astype(np.float32) * (2.0 / 255.0) - 1.0
+
+
+def to_uint8(images) -> np.ndarray:
+  """float [-1, 1] -> uint8 [0, 255]."""
+  return np.clip(np.round((np.asarray(images, np.float32) + 1.0) * 127.5), 0, 255).astype(np.uint8)
+
+
+def resize(images: np.ndarray, size: int) -> np.ndarray:
+  """Centre-crops to a square and resizes uint8 [N, H, W, C] images to size x size.
+
+  28x28 -> 32x32 pads with 2 background pixels per side (the usual MNIST-at-32 set-up) instead of
+  interpolating.
+  """
+  n, h, w, c = images.shape
+  if (h, w) == (size, size):
+    return images
+  if (h, w) == (28, 28) and size == 32:
+    return np.pad(images, ((0, 0), (2, 2), (2, 2), (0, 0)))
+  return np.stack([_resize_one(im, size) for im in images])
+
+
+def _resize_one(image: np.ndarray, size: int) -> np.ndarray:
+  h, w, c = image.shape
+  side = min(h, w)
+  top, left = (h - side) // 2, (w - side) // 2
+  pil = Image.fromarray(image[top:top + side, left:left + side].squeeze(-1) if c == 1 else
+                        image[top:top + side, left:left + side])
+  out = np.asarray(pil.resize((size, size), Image.BICUBIC if size > side else Image.LANCZOS))
+  return out.reshape(size, size, c)
+
+
+def _find_idx(folder, name):
+  for candidate in (name + '.gz', name):
+    path = os.path.join(folder, candidate)
+    if os.path.exists(path):
+      return path
+  return None
+
+
+def has_mnist_idx(folder: str) -> bool:
+  return bool(folder) and all(_find_idx(folder, f) for files in MNIST_FILES.values() for f in files)
+
+
+def read_idx(path: str) -> np.ndarray:
+  """Reads an IDX file (LeCun's MNIST format), gzipped or not."""
+  opener = gzip.open if path.endswith('.gz') else open
+  with opener(path, 'rb') as f:
+    data = f.read()
+  zero, dtype_code, ndim = data[0] * 256 + data[1], data[2], data[3]
+  if zero != 0 or dtype_code != 0x08:
+    raise ValueError(f'{path} is not an unsigned-byte IDX file (corrupt or not MNIST).')
+  shape = tuple(int.from_bytes(data[4 + 4 * i:8 + 4 * i], 'big') for i in range(ndim))
+  array = np.frombuffer(data, np.uint8, offset=4 + 4 * ndim)
+  if array.size != np.prod(shape):
+    raise ValueError(f'{path} holds {array.size} values where its header promises {shape}: the '
+                     'file is truncated or corrupt; fetch it again.')
+  return array.reshape(shape)
+
+
+def load_mnist_idx(folder: str, split: str = 'train'):
+  """MNIST images [N, 28, 28, 1] uint8 and labels [N] from the four original IDX files."""
+  if split not in MNIST_FILES:
+    raise ValueError(f'Unknown MNIST split {split!r}; valid splits: {sorted(MNIST_FILES)}.')
+  image_file, label_file = (_find_idx(folder, f) for f in MNIST_FILES[split])
+  return read_idx(image_file)[..., None], read_idx(label_file).astype(np.int32)
+
+
+def load_tfds(name: str, split: str, data_dir: Optional[str]):
+  """Images (and labels if any) of a TFDS image dataset, read through `tfds.data_source`."""
+  import tensorflow_datasets as tfds  # slow import; only when asked for
+  try:
+    source = tfds.data_source(name, split=split, data_dir=data_dir or None, download=True)
+  except Exception as e:  # TFDS raises several types for "not prepared and cannot download"
+    hint = ('For MNIST, point --config.data_dir at a folder holding the four original IDX files '
+            '(train-images-idx3-ubyte.gz, ...), e.g. --config.data_dir=../shared/data/mnist. ')
+    raise FileNotFoundError(
+        f'Could not load TFDS dataset {name!r} (split {split!r}, data_dir={data_dir!r}): {e}\n'
+        f'{hint if name == "mnist" else ""}Otherwise prepare it where there is internet with '
+        f'`tfds build {name} --file_format=array_record --data_dir=DIR` and pass '
+        f'--config.data_dir=DIR.') from e
+  examples = [source[i] for i in range(len(source))]
+  images = np.stack([np.asarray(ex['image']) for ex in examples])
+  labels = np.array([ex['label'] for ex in examples]) if 'label' in examples[0] else None
+  return images, labels
+
+
+def load_folder(folder: str, size: int, channels: int = 3):
+  """All images under `folder` (recursively), centre-cropped and resized to size x size."""
+  if not folder or not os.path.isdir(folder):
+    raise FileNotFoundError(f'image_folder: {folder!r} is not a directory; set '
+                            '--config.data_dir to a folder of images.')
+  paths = sorted(os.path.join(root, f) for root, _, files in os.walk(folder) for f in files
+                 if f.lower().endswith(IMAGE_EXTENSIONS))
+  if not paths:
+    raise FileNotFoundError(f'image_folder: no images ({", ".join(IMAGE_EXTENSIONS)}) under '
+                            f'{folder!r}.')
+  images = []
+  for path in paths:
+    try:
+      with Image.open(path) as im:
+        array = np.asarray(im.convert('L' if channels == 1 else 'RGB'))
+    except Exception as e:
+      raise ValueError(f'image_folder: cannot read image {path}: {e}. Remove or replace the '
+                       'file.') from e
+    images.append(_resize_one(array.reshape(array.shape[:2] + (channels,)), size))
+  return np.stack(images)

@@ -1,0 +1,92 @@
+"""Games: what the two players compute. The trainer (steps.py) owns how they are updated.
+
+A game gives `init` and two pure losses, each differentiated by the trainer with respect to the
+first argument's params:
+
+  d_loss(d, g, extras, batch, rng, regularize) -> (loss, (new_d_state, metrics))
+  g_loss(g, d, extras, batch, rng)             -> (loss, (new_g_state, metrics))
+
+where `d`/`g` are (params, state) pairs and `regularize` (a traced bool) says whether this update
+adds the lazy penalty. New families (image-to-image, ...) add a class here, not a trainer.
+"""
+import jax
+import jax.numpy as jnp
+
+from gan_research import models, objectives
+
+
+class Unconditional:
+  """G(z) against D(x): DCGAN, the toy MLPs and every noise-to-sample model."""
+
+  def __init__(self, generator, discriminator, *, objective: str, penalty: str = 'none',
+               penalty_weight: float = 0.0, penalty_every: int = 1, constrain=lambda x: x):
+    self.generator, self.discriminator = generator, discriminator
+    self.objective = objectives.get_objective(objective)
+    self.penalty = objectives.get_penalty(penalty)
+    # Lazy regularisation (Karras et al. 2020): applied every k-th update with weight * k.
+    self.penalty_scale = penalty_weight * penalty_every
+    self.constrain = constrain  # lays out per-example arrays (latents) like the data
+
+  def latents(self, rng, n):
+    z = models.sample_latent(rng, (n, self.generator.latent_dim),
+                             self.generator.latent_distribution)
+    return self.constrain(z)
+
+  def init(self, rng, x):
+    g_rng, d_rng, z_rng = jax.random.split(rng, 3)
+    z = self.latents(z_rng, x.shape[0])
+    g_variables = self.generator.init(g_rng, z, train=False)
+    d_variables = self.discriminator.init(d_rng, x, train=False)
+    return g_variables, d_variables, {}
+
+  def generate(self, g_params, g_state, z, *, train: bool):
+    """Samples from G; in training mode also returns G's updated BatchNorm statistics."""
+    if train and g_state:
+      return self.generator.apply({'params': g_params, **g_state}, z, train=True,
+                                  mutable=list(g_state))
+    return self.generator.apply({'params': g_params, **g_state}, z, train=train), g_state
+
+  def _discriminate(self, d_params, d_state, x):
+    if d_state:
+      return self.discriminator.apply({'params': d_params, **d_state}, x, train=True,
+                                      mutable=list(d_state))
+    return self.discriminator.apply({'params': d_params}, x, train=True), d_state
+
+  def d_loss(self, d_params, d_state, g_params, g_state, extras, batch, rng, regularize):
+    del extras
+    z_rng, penalty_rng = jax.random.split(rng)
+    real = batch['x']
+    fake, _ = self.generate(g_params, g_state, self.latents(z_rng, real.shape[0]), train=True)
+    fake = jax.lax.stop_gradient(fake)
+    # Real and fake go through D separately, as in the reference DCGAN: each has its own
+    # BatchNorm statistics.
+    real_logits, d_state = self._discriminate(d_params, d_state, real)
+    fake_logits, d_state = self._discriminate(d_params, d_state, fake)
+    loss = self.objective.d_loss(real_logits=real_logits, fake_logits=fake_logits)
+    metrics = {'loss/d': loss, 'd/real_logit': jnp.mean(real_logits),
+               'd/fake_logit': jnp.mean(fake_logits)}
+    if self.penalty is not None:
+      d_fn = lambda x: self._discriminate(d_params, d_state, x)[0]
+      penalty = jax.lax.cond(
+          regularize, lambda: self.penalty(d_fn, real=real, fake=fake, rng=penalty_rng),
+          lambda: jnp.zeros((), real.dtype))
+      loss = loss + self.penalty_scale * penalty
+      metrics['loss/d_penalty'] = penalty
+    return loss, (d_state, metrics)
+
+  def g_loss(self, g_params, g_state, d_params, d_state, extras, batch, rng):
+    del extras
+    fake, g_state = self.generate(g_params, g_state, self.latents(rng, batch['x'].shape[0]),
+                                  train=True)
+    fake_logits, _ = self._discriminate(d_params, d_state, fake)
+    loss = self.objective.g_loss(fake_logits=fake_logits)
+    return loss, (g_state, {'loss/g': loss})
+
+
+GAMES = {'unconditional': Unconditional}
+
+
+def get_game(name: str):
+  if name not in GAMES:
+    raise ValueError(f'Unknown game {name!r}; valid games: {sorted(GAMES)}.')
+  return GAMES[name]

@@ -1,0 +1,35 @@
+"""Train a GAN: python -m gan_research.main --config=experiments/NAME.py --workdir=DIR.
+
+Override any config field with --config.key=value (the config is locked: a mistyped key fails
+with its name). A workdir with a checkpoint resumes from it.
+"""
+import logging as std_logging
+
+from absl import app, flags, logging
+from ml_collections import config_flags
+
+from gan_research import train
+
+_CONFIG = config_flags.DEFINE_config_file('config', None, 'Experiment config file.',
+                                          lock_config=True)
+_WORKDIR = flags.DEFINE_string('workdir', None, 'Directory for checkpoints, metrics, samples.')
+flags.mark_flags_as_required(['config', 'workdir'])
+
+
+class _QuietLibraries(std_logging.Filter):
+  """Orbax logs every save step at INFO; keep its warnings, drop the chatter."""
+
+  def filter(self, record):
+    return record.levelno >= std_logging.WARNING or '/orbax/' not in record.pathname
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
+  logging.get_absl_handler().addFilter(_QuietLibraries())
+  logging.info('Config:\n%s', _CONFIG.value)
+  train.train_and_evaluate(_CONFIG.value, _WORKDIR.value)
+
+
+if __name__ == '__main__':
+  app.run(main)

@@ -1,0 +1,29 @@
+"""Architectures by name. Each module defines `Generator` and `Discriminator` with one contract:
+
+  Generator(output_shape=..., latent_dim=..., latent_distribution=..., **config.generator)
+      .apply(variables, z, train=...) -> samples [N, *output_shape] (images NHWC in [-1, 1])
+  Discriminator(**config.discriminator).apply(variables, x, train=...) -> logits [N]
+"""
+import importlib
+
+from gan_research.models.layers import sample_latent  # noqa: F401  (re-exported)
+
+MODELS = ('dcgan', 'mlp')
+
+
+def get_module(name: str):
+  if name not in MODELS:
+    raise ValueError(f'Unknown model {name!r}; valid models: {sorted(MODELS)}.')
+  return importlib.import_module(f'gan_research.models.{name}')
+
+
+def build(config, example_shape):
+  """Returns (generator, discriminator) Flax modules for `config.model`."""
+  module = get_module(config.model)
+  try:
+    generator = module.Generator(output_shape=tuple(example_shape), **config.generator)
+    discriminator = module.Discriminator(**config.discriminator)
+  except TypeError as e:
+    raise ValueError(f'config.generator / config.discriminator do not fit model '
+                     f'{config.model!r}: {e}') from e
+  return generator, discriminator

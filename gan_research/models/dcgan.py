@@ -1,0 +1,77 @@
+"""DCGAN (Radford et al. 2016, "Unsupervised representation learning with deep convolutional GANs").
+
+Generator: project z to a start x start x width map, then stride-2 transposed convolutions
+(kernel 4) with BatchNorm + ReLU, and a tanh output (no BatchNorm on the last layer).
+Discriminator: stride-2 convolutions (kernel 4) with LeakyReLU(0.2), BatchNorm on every layer but
+the first, then one logit. Weights ~ N(0, 0.02). The start size is 4 for 32/64 outputs and 7 for
+28 (MNIST), so 28 -> 7-14-28, 32 -> 4-8-16-32, 64 -> 4-8-16-32-64.
+"""
+from typing import Sequence
+
+import flax.linen as nn
+import jax.numpy as jnp
+
+from gan_research.models import layers
+
+_BN = dict(momentum=0.9, epsilon=1e-5)  # PyTorch's BatchNorm2d defaults (momentum 0.1 there)
+
+
+def _start_size(resolution: int) -> int:
+  for start in (4, 7):
+    size = start
+    while size < resolution:
+      size *= 2
+    if size == resolution:
+      return start
+  raise ValueError(f'DCGAN supports resolutions 4 * 2^k or 7 * 2^k (28, 32, 64, ...); got '
+                   f'{resolution}. Set config.image_size to one of those.')
+
+
+def _num_doublings(resolution: int) -> int:
+  start, n = _start_size(resolution), 0
+  while start * 2 ** n < resolution:
+    n += 1
+  return n
+
+
+class Generator(nn.Module):
+  output_shape: Sequence[int]  # (H, W, C)
+  latent_dim: int = 100
+  latent_distribution: str = 'normal'
+  base_width: int = 64  # width of the last hidden layer; doubles towards the input (ngf)
+
+  @nn.compact
+  def __call__(self, z, *, train: bool):
+    height, _, channels = self.output_shape
+    start, n = _start_size(height), _num_doublings(height)
+    init = layers.dcgan_init()
+    bn = lambda h: nn.relu(nn.BatchNorm(use_running_average=not train, **_BN)(h))
+    width = self.base_width * 2 ** (n - 1)
+    h = nn.Dense(start * start * width, use_bias=False, kernel_init=init)(z)
+    h = bn(h.reshape(z.shape[0], start, start, width))
+    for _ in range(n - 1):
+      width //= 2
+      h = nn.ConvTranspose(width, (4, 4), strides=(2, 2), padding='SAME', use_bias=False,
+                           kernel_init=init)(h)
+      h = bn(h)
+    h = nn.ConvTranspose(channels, (4, 4), strides=(2, 2), padding='SAME', kernel_init=init)(h)
+    return jnp.tanh(h)
+
+
+class Discriminator(nn.Module):
+  base_width: int = 64  # width of the first layer; doubles with each downsampling (ndf)
+
+  @nn.compact
+  def __call__(self, x, *, train: bool):
+    start, n = _start_size(x.shape[1]), _num_doublings(x.shape[1])
+    init = layers.dcgan_init()
+    h = x
+    for i in range(n):
+      h = nn.Conv(self.base_width * 2 ** i, (4, 4), strides=(2, 2), padding=((1, 1), (1, 1)),
+                  use_bias=i == 0, kernel_init=init)(h)
+      if i > 0:
+        h = nn.BatchNorm(use_running_average=not train, **_BN)(h)
+      h = nn.leaky_relu(h, 0.2)
+    # The last start x start map -> one logit: a VALID convolution over the whole map.
+    h = nn.Conv(1, (start, start), padding='VALID', kernel_init=init)(h)
+    return h.reshape(x.shape[0])

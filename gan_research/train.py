@@ -1,0 +1,209 @@
+"""train_and_evaluate(config, workdir): the one training loop every experiment runs.
+
+Builds the data source, the game and the optimisers from the config by name, resumes from the
+workdir's latest checkpoint, and runs the jitted train step, with logging, sample grids,
+checkpoints and evaluators on their schedules.
+"""
+import dataclasses
+import json
+import os
+import time
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+from absl import logging
+
+from gan_research import checkpoints, config_lib, data, games, metrics, models, optimizers
+from gan_research import parallel, steps, train_state, writers
+from gan_research.data.pipeline import Prefetcher
+from gan_research.figures import plots
+
+
+@dataclasses.dataclass
+class Experiment:
+  """Everything built from a config: the pieces the loop, figures and evaluators share."""
+  config: ml_collections.ConfigDict
+  mesh: jax.sharding.Mesh
+  source: Any
+  game: Any
+  tx_g: Any
+  tx_d: Any
+
+  @property
+  def example_shape(self):
+    return tuple(self.source.example_shape)
+
+  def init_state(self, rng) -> train_state.TrainState:
+    """The initial TrainState, replicated over the mesh."""
+    x = jnp.zeros((self.config.batch_size,) + self.example_shape, jnp.float32)
+
+    def init(rng):
+      g_vars, d_vars, extras = self.game.init(rng, x)
+      return train_state.create(g_vars, d_vars, extras, self.tx_g, self.tx_d,
+                                use_ema=self.config.ema_decay > 0)
+
+    return jax.jit(init, out_shardings=parallel.replicated(self.mesh))(rng)
+
+  def abstract_state(self):
+    return jax.eval_shape(self.init_state, jax.random.key(0))
+
+  def make_train_step(self):
+    config = self.config
+    step = steps.make_train_step(self.game, self.tx_g, self.tx_d, d_steps=config.d_steps,
+                                 penalty_every=config.penalty_every,
+                                 d_weight_clip=config.d_weight_clip, ema_decay=config.ema_decay)
+    replicated = parallel.replicated(self.mesh)
+    return jax.jit(step, donate_argnums=0,
+                   in_shardings=(replicated, parallel.batch_sharding(self.mesh), replicated),
+                   out_shardings=(replicated, replicated))
+
+  def make_sampler(self, chunk_size=None):
+    """sample_fn(state, rng, n) -> numpy [n, *example_shape] from the EMA generator if any.
+
+    Works in fixed chunks so one compile serves every n.
+    """
+    chunk = chunk_size or self.config.batch_size
+
+    @jax.jit
+    def sample_chunk(state, rng):
+      params = state.ema_params if state.ema_params is not None else state.g.params
+      z = models.sample_latent(rng, (chunk, self.game.generator.latent_dim),
+                               self.game.generator.latent_distribution)
+      return self.game.generate(params, state.g.state, z, train=False)[0]
+
+    def sample_fn(state, rng, n):
+      parts = [sample_chunk(state, r) for r in jax.random.split(rng, -(-n // chunk))]
+      return np.concatenate(jax.device_get(parts))[:n]
+
+    return sample_fn
+
+
+def build(config, mesh=None) -> Experiment:
+  config_lib.validate(config)
+  mesh = mesh or parallel.make_mesh()
+  parallel.check_batch_size(config.batch_size, mesh)
+  source = data.get_source(config)
+  generator, discriminator = models.build(config, source.example_shape)
+  game = games.get_game(config.game)(
+      generator, discriminator, objective=config.objective, penalty=config.penalty,
+      penalty_weight=config.penalty_weight, penalty_every=config.penalty_every,
+      constrain=lambda x: parallel.shard_examples(x, mesh))
+  return Experiment(config, mesh, source, game, optimizers.make_optimizer(config.optimizer_g),
+                    optimizers.make_optimizer(config.optimizer_d))
+
+
+def restore(workdir, step=None):
+  """(experiment, state) of a trained workdir, for figures and evaluation."""
+  config = config_lib.load_json(os.path.join(workdir, 'config.json'))
+  experiment = build(config)
+  ckpt = checkpoints.Checkpointer(workdir)
+  if ckpt.latest_step() is None:
+    raise FileNotFoundError(f'No checkpoint in {ckpt.directory}: train first with '
+                            f'python -m gan_research.main --workdir={workdir} ...')
+  state = ckpt.restore(experiment.abstract_state(), step)
+  ckpt.close()
+  return experiment, state
+
+
+def _rngs(seed):
+  root = jax.random.key(seed)
+  return {name: jax.random.fold_in(root, i)
+          for i, name in enumerate(('init', 'train', 'samples', 'eval'))}
+
+
+class _NonFinite(FloatingPointError):
+  pass
+
+
+def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str):
+  """Trains (or resumes) the experiment `config` in `workdir`; returns the final TrainState."""
+  os.makedirs(workdir, exist_ok=True)
+  experiment = build(config)
+  is_main = jax.process_index() == 0
+  if is_main:
+    with open(os.path.join(workdir, 'config.json'), 'w') as f:
+      f.write(config.to_json(indent=2))
+
+  rngs = _rngs(config.seed)
+  ckpt = checkpoints.Checkpointer(workdir, config.get('keep_checkpoints', 3))
+  state = experiment.init_state(rngs['init'])
+  if ckpt.latest_step() is not None:
+    state = ckpt.restore(state)
+    logging.info('Resumed from %s', ckpt.path(ckpt.latest_step()))
+  start, total = int(state.step), config.num_train_steps
+  if start >= total:
+    logging.info('Workdir is at step %d >= num_train_steps=%d: nothing to train. Raise '
+                 '--config.num_train_steps to continue.', start, total)
+    ckpt.close()
+    return state
+
+  train_step = experiment.make_train_step()
+  sample_fn = experiment.make_sampler()
+  evaluators = metrics.build_evaluators(config.evals, experiment.source)
+  writer = writers.MetricWriter(workdir)
+  batches = Prefetcher(experiment.source, start_step=start, d_steps=config.d_steps,
+                       batch_size=config.batch_size,
+                       sharding=parallel.batch_sharding(experiment.mesh))
+  pending, window_start, window_steps = [], None, 0
+
+  def flush(step):
+    """Fetches the metrics of the steps since the last flush; stops on a non-finite value."""
+    nonlocal pending, window_start, window_steps
+    history = [(s, jax.device_get(m)) for s, m in pending]
+    bad = writers.first_nonfinite(history)
+    if bad:
+      last = ckpt.latest_step()
+      where = (f'the last good checkpoint is step {last} at {ckpt.path(last)}' if last is not None
+               else 'no checkpoint was written yet')
+      raise _NonFinite(
+          f'{bad[1]} became {bad[2]} at step {bad[0]}; stopped without saving: {where}. Lower '
+          'the learning rates, add a penalty, or check the data; rerunning resumes from the '
+          'last checkpoint.')
+    if history:
+      means = {k: float(np.mean([m[k] for _, m in history])) for k in history[0][1]}
+      if window_start is not None and window_steps:
+        means['steps_per_sec'] = window_steps / (time.perf_counter() - window_start)
+      writer.write(step, means)
+    pending, window_start, window_steps = [], time.perf_counter(), 0
+
+  def every(n, step):
+    return (n > 0 and step % n == 0) or step == total
+
+  try:
+    t0 = time.perf_counter()
+    for step in range(start + 1, total + 1):
+      state, step_metrics = train_step(state, next(batches), rngs['train'])
+      pending.append((step, step_metrics))
+      window_steps += 1
+      if step == start + 1:
+        jax.block_until_ready(state)
+        logging.info('First step (compile + run) took %.1fs.', time.perf_counter() - t0)
+        window_start, window_steps = time.perf_counter(), 0
+      if every(config.log_every_steps, step) or every(config.checkpoint_every_steps, step):
+        flush(step)
+      if every(config.checkpoint_every_steps, step):
+        ckpt.save(step, state)
+      if is_main and every(config.sample_every_steps, step):
+        _write_samples(experiment, sample_fn, state, rngs['samples'], workdir, step)
+      due = {name: ev for name, (n, ev) in evaluators.items() if every(n, step)}
+      if due:
+        sampler = lambda rng, n: sample_fn(state, rng, n)
+        results = {}
+        for ev in due.values():
+          results.update(ev(sampler, rngs['eval']))
+        writer.write(step, results)
+  finally:
+    batches.close()
+    ckpt.wait()
+    ckpt.close()
+    writer.close()
+  return state
+
+
+def _write_samples(experiment, sample_fn, state, rng, workdir, step):
+  n = 64 if len(experiment.example_shape) == 3 else 2500
+  path = os.path.join(workdir, 'samples', f'step_{step:06d}.png')
+  plots.save_samples(path, sample_fn(state, rng, n), experiment.source, title=f'step {step}')
