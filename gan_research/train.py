@@ -142,7 +142,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str):
 
   train_step = experiment.make_train_step()
   sample_fn = experiment.make_sampler()
-  evaluators = metrics.build_evaluators(config.evals, experiment.source)
+  evaluators = metrics.build_evaluators(config.evals, experiment.source, workdir)
   writer = writers.MetricWriter(workdir)
   batches = Prefetcher(experiment.source, start_step=start, d_steps=config.d_steps,
                        batch_size=config.batch_size,
