@@ -1,0 +1,154 @@
+"""Shapes, the Radford layer layout, pinned parameter counts and the shared contract."""
+import flax
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from gan_research import models
+from gan_research.models import dcgan, layers, mlp
+
+
+def _count(variables):
+  return sum(int(np.prod(p.shape)) for p in jax.tree.leaves(variables['params']))
+
+
+def _init(module, x):
+  return module.init(jax.random.key(0), x, train=False)
+
+
+_init = jax.jit(_init, static_argnums=0)  # one compiled init instead of op-by-op dispatch
+
+
+@pytest.mark.parametrize('res,channels,g_params,d_params', [
+    # Pinned counts (batch statistics excluded). 64x64 matches pytorch/examples' DCGAN
+    # (3,576,704 G and 2,765,568 D weights) plus our output bias (3) and D's first/last biases
+    # (64 + 1).
+    (28, 1, 759_681, 138_689),
+    (32, 3, 1_068_931, 663_361),
+    (64, 3, 3_576_707, 2_765_633),
+])
+def test_dcgan_shapes_and_parameter_counts(res, channels, g_params, d_params):
+  # eval_shape: shapes and counts without running the full-width convolutions.
+  g, d = dcgan.Generator(output_shape=(res, res, channels)), dcgan.Discriminator()
+  z = jnp.zeros((3, 100))
+  g_vars = jax.eval_shape(_init, g, z)
+  images = jax.eval_shape(lambda v, z: g.apply(v, z, train=False), g_vars, z)
+  assert images.shape == (3, res, res, channels)
+  d_vars = jax.eval_shape(_init, d, images)
+  logits = jax.eval_shape(lambda v, x: d.apply(v, x, train=False), d_vars, images)
+  assert logits.shape == (3,)
+  assert (_count(g_vars), _count(d_vars)) == (g_params, d_params)
+
+
+def test_dcgan_layer_layout_follows_radford():
+  g = dcgan.Generator(output_shape=(64, 64, 3), base_width=8)
+  g_vars = _init(g, jnp.zeros((2, 100)))  # small widths: this one runs for real
+  g_params = flax.traverse_util.flatten_dict(g_vars['params'], sep='/')
+  # BatchNorm after the projection and every transposed conv but the output one.
+  assert sorted(k.split('/')[0] for k in g_vars['batch_stats']) == [
+      'BatchNorm_0', 'BatchNorm_1', 'BatchNorm_2', 'BatchNorm_3']
+  widths = [g_params[f'ConvTranspose_{i}/kernel'].shape[-1] for i in range(4)]
+  assert widths == [32, 16, 8, 3]  # halving towards the output, then the image channels
+  d = dcgan.Discriminator(base_width=8)
+  d_vars = _init(d, jnp.zeros((2, 64, 64, 3)))
+  d_params = flax.traverse_util.flatten_dict(d_vars['params'], sep='/')
+  assert [d_params[f'Conv_{i}/kernel'].shape[-1] for i in range(5)] == [8, 16, 32, 64, 1]
+  # No BatchNorm on D's first layer: 3 BatchNorms for 4 strided convolutions.
+  assert len(d_vars['batch_stats']) == 3
+  out = g.apply(g_vars, jax.random.normal(jax.random.key(1), (2, 100)) * 100, train=False)
+  assert float(jnp.max(jnp.abs(out))) <= 1.0  # tanh output
+
+
+def test_dcgan_generator_trains_batchnorm_statistics():
+  g = dcgan.Generator(output_shape=(28, 28, 1), base_width=8)
+  z = jax.random.normal(jax.random.key(0), (4, 100))
+  g_vars = _init(g, z)
+  _, new_state = g.apply(g_vars, z, train=True, mutable=['batch_stats'])
+  before = jax.tree.leaves(g_vars['batch_stats'])
+  after = jax.tree.leaves(new_state['batch_stats'])
+  assert any(not np.allclose(a, b) for a, b in zip(before, after))
+
+
+def test_dcgan_rejects_unsupported_resolution():
+  with pytest.raises(ValueError, match='28, 32, 64'):
+    _init(dcgan.Generator(output_shape=(30, 30, 1)), jnp.zeros((1, 100)))
+
+
+@pytest.mark.parametrize('activation', sorted(layers.ACTIVATIONS))
+def test_mlp_generator_activations_and_depth(activation):
+  g = mlp.Generator(output_shape=(2,), latent_dim=3, hidden_sizes=(16, 8, 4, 4),
+                    activation=activation)
+  g_vars = _init(g, jnp.zeros((5, 3)))
+  assert g.apply(g_vars, jnp.ones((5, 3)), train=False).shape == (5, 2)
+  assert len(g_vars['params']) == 5  # 4 hidden layers + output
+  assert _count(g_vars) == (3 * 16 + 16) + (16 * 8 + 8) + (8 * 4 + 4) + (4 * 4 + 4) + (4 * 2 + 2)
+
+
+def test_mlp_activation_is_the_named_one():
+  g = mlp.Generator(output_shape=(1,), latent_dim=1, hidden_sizes=(1,), activation='relu6')
+  params = {'params': {'Dense_0': {'kernel': jnp.array([[10.0]]), 'bias': jnp.zeros(1)},
+                       'Dense_1': {'kernel': jnp.array([[1.0]]), 'bias': jnp.zeros(1)}}}
+  out = g.apply(params, jnp.array([[1.0], [-1.0]]), train=False)
+  np.testing.assert_allclose(out[:, 0], [6.0, 0.0])  # relu6(10) = 6, relu6(-10) = 0
+
+
+def test_unknown_activation_lists_valid_ones():
+  with pytest.raises(ValueError, match='valid activations: .*relu6.*softplus'):
+    _init(mlp.Generator(output_shape=(1,), activation='swish'), jnp.zeros((1, 2)))
+
+
+def test_minibatch_discrimination_matches_formula():
+  layer = layers.MinibatchDiscrimination(num_kernels=3, kernel_dim=2)
+  f = jax.random.normal(jax.random.key(0), (4, 5))
+  variables = layer.init(jax.random.key(1), f)
+  out = np.asarray(layer.apply(variables, f))
+  t = np.asarray(variables['params']['T'])
+  m = (np.asarray(f) @ t).reshape(4, 3, 2)
+  expected = np.zeros((4, 3))
+  for i in range(4):
+    for j in range(4):
+      expected[i] += np.exp(-np.abs(m[i] - m[j]).sum(-1))
+  np.testing.assert_allclose(out[:, :5], f, rtol=1e-6)
+  np.testing.assert_allclose(out[:, 5:], expected, rtol=1e-5)
+
+
+def test_minibatch_discrimination_makes_d_see_the_batch():
+  d = mlp.Discriminator(hidden_sizes=(8,), minibatch_kernels=4)
+  x = jax.random.normal(jax.random.key(0), (6, 2))
+  variables = _init(d, x)
+  alone = d.apply(variables, x[:3], train=False)
+  together = d.apply(variables, x, train=False)
+  assert not np.allclose(alone, together[:3])  # a sample's logit depends on its batch
+  plain = mlp.Discriminator(hidden_sizes=(8,))
+  pv = _init(plain, x)
+  np.testing.assert_allclose(plain.apply(pv, x[:3], train=False),
+                             plain.apply(pv, x, train=False)[:3], rtol=1e-6)
+
+
+def test_registry_builds_every_model_with_the_same_contract():
+  for name, gen_kw, shape in [('mlp', {}, (2,)), ('dcgan', {'base_width': 4}, (32, 32, 1))]:
+    config = _Config(model=name, generator=gen_kw, discriminator=dict(gen_kw))
+    g, d = models.build(config, shape)
+    z = models.sample_latent(jax.random.key(0), (2, g.latent_dim), g.latent_distribution)
+    x = g.apply(g.init(jax.random.key(1), z, train=False), z, train=False)
+    assert x.shape == (2,) + shape
+    assert d.apply(d.init(jax.random.key(2), x, train=False), x, train=False).shape == (2,)
+
+
+def test_uniform_latents_lie_in_the_cube():
+  z = models.sample_latent(jax.random.key(0), (1000, 4), 'uniform')
+  assert float(z.min()) >= -1 and float(z.max()) <= 1 and float(z.min()) < -0.9
+  with pytest.raises(ValueError, match='normal'):
+    models.sample_latent(jax.random.key(0), (2, 2), 'cauchy')
+
+
+def test_unknown_model_and_bad_kwargs():
+  with pytest.raises(ValueError, match="valid models: \\['dcgan', 'mlp'\\]"):
+    models.build(_Config(model='biggan', generator={}, discriminator={}), (2,))
+  with pytest.raises(ValueError, match='do not fit model'):
+    models.build(_Config(model='mlp', generator={'widths': 3}, discriminator={}), (2,))
+
+
+class _Config(dict):
+  __getattr__ = dict.__getitem__
