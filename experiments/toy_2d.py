@@ -15,15 +15,15 @@ def get_config(arg=None):
   c = config_lib.base_config()
   c.model = 'mlp'
   c.dataset = arg.dataset
-  c.generator = dict(latent_dim=2, hidden_sizes=(256, 256, 256), activation='relu')
-  c.discriminator = dict(hidden_sizes=(256, 256, 256), activation='leaky_relu')
+  c.generator = dict(latent_dim=2, hidden_sizes=(128, 128, 128), activation='relu')
+  c.discriminator = dict(hidden_sizes=(128, 128, 128), activation='leaky_relu')
   c.objective = 'nonsaturating'
-  c.batch_size = 512
+  c.batch_size = 256
   c.num_train_steps = 10_000
-  c.optimizer_g = config_lib.adam(1e-4, 0.5, 0.999)
-  c.optimizer_d = config_lib.adam(1e-4, 0.5, 0.999)
+  c.optimizer_g = config_lib.adam(3e-4, 0.5, 0.999)
+  c.optimizer_d = config_lib.adam(3e-4, 0.5, 0.999)
   c.ema_decay = 0.999
-  c.log_every_steps = 500
+  c.log_every_steps = 1000
   c.checkpoint_every_steps = 5000
   c.sample_every_steps = 2500
   c.evals.modes = dict(every_steps=2500, num_samples=2500)

@@ -25,7 +25,7 @@ def make_train_step(game, tx_g, tx_d, *, d_steps: int, penalty_every: int = 1,
     params = optax.apply_updates(d.params, updates)
     if d_weight_clip:  # WGAN (Arjovsky et al. 2017): keep the critic K-Lipschitz by clipping
       params = jax.tree.map(lambda p: jnp.clip(p, -d_weight_clip, d_weight_clip), params)
-    metrics['grad_norm/d'] = optax.global_norm(grads)
+    metrics['grad_norm/d'] = optax.tree.norm(grads)
     return Player(params, d_state, opt_state), metrics
 
   def g_update(g: Player, d: Player, extras, batch, rng):
@@ -33,7 +33,7 @@ def make_train_step(game, tx_g, tx_d, *, d_steps: int, penalty_every: int = 1,
     (_, (g_state, metrics)), grads = grad_fn(g.params, g.state, d.params, d.state, extras, batch,
                                              rng)
     updates, opt_state = tx_g.update(grads, g.opt_state, g.params)
-    metrics['grad_norm/g'] = optax.global_norm(grads)
+    metrics['grad_norm/g'] = optax.tree.norm(grads)
     return Player(optax.apply_updates(g.params, updates), g_state, opt_state), metrics
 
   def train_step(state: TrainState, batch, rng):

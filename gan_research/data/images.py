@@ -128,10 +128,15 @@ def load_mnist_idx(folder: str, split: str = 'train'):
 
 
 def load_tfds(name: str, split: str, data_dir: Optional[str]):
-  """Images (and labels if any) of a TFDS image dataset, read through `tfds.data_source`."""
+  """Images (and labels if any) of a TFDS image dataset, read through `tfds.data_source`.
+
+  An explicit data_dir must hold the prepared dataset (no download is tried, so a wrong path fails
+  at once); without one TFDS looks in its default dir and downloads and prepares if needed.
+  """
   import tensorflow_datasets as tfds  # slow import; only when asked for
   try:
-    source = tfds.data_source(name, split=split, data_dir=data_dir or None, download=True)
+    source = tfds.data_source(name, split=split, data_dir=data_dir or None,
+                              download=not data_dir)
   except Exception as e:  # TFDS raises several types for "not prepared and cannot download"
     hint = ('For MNIST, point --config.data_dir at a folder holding the four original IDX files '
             '(train-images-idx3-ubyte.gz, ...), e.g. --config.data_dir=../shared/data/mnist. ')

@@ -1,0 +1,16 @@
+"""Figures by name: python -m gan_research.figures NAME --workdir=DIR writes DIR/figures/NAME.png.
+
+Each figure is `run(workdir, **options) -> path`. Later papers add names to FIGURES.
+"""
+import importlib
+
+FIGURES = {
+    'samples': 'gan_research.figures.samples',  # a grid (or plot) from the latest checkpoint
+    'scatter2d': 'gan_research.figures.scatter2d',  # 2-D samples over the true modes
+}
+
+
+def get_figure(name: str):
+  if name not in FIGURES:
+    raise ValueError(f'Unknown figure {name!r}; valid figures: {sorted(FIGURES)}.')
+  return importlib.import_module(FIGURES[name])
