@@ -1,0 +1,79 @@
+"""The command line: locked configs, experiment files, the figures entry."""
+import glob
+import importlib.util
+import os
+import subprocess
+import sys
+
+import pytest
+
+from conftest import REPO
+from gan_research import data, models
+
+
+def _python(*args, cwd=REPO):
+  env = dict(os.environ, PYTHONPATH=REPO + os.pathsep + os.environ.get('PYTHONPATH', ''))
+  return subprocess.run([sys.executable, *args], cwd=cwd, env=env, capture_output=True, text=True,
+                        timeout=600)
+
+
+def _experiments():
+  return sorted(glob.glob(os.path.join(REPO, 'experiments', '*.py')))
+
+
+def _load(path):
+  spec = importlib.util.spec_from_file_location(os.path.basename(path)[:-3], path)
+  module = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(module)
+  return module
+
+
+def test_mistyped_override_fails_naming_the_key(tmp_path):
+  result = _python('-m', 'gan_research.main', '--config=experiments/toy_2d.py',
+                   f'--workdir={tmp_path}', '--config.num_train_step=5')
+  assert result.returncode != 0
+  assert 'num_train_step' in result.stderr
+  assert not os.path.exists(tmp_path / 'checkpoints')
+
+
+@pytest.mark.parametrize('path', _experiments(), ids=os.path.basename)
+def test_experiment_files_document_and_build(path):
+  module = _load(path)
+  doc = module.__doc__ or ''
+  for section in ('Command:', 'Time:', 'Expected:'):
+    assert section in doc, f'{path} docstring lacks {section!r}'
+  assert 'python -m gan_research.main' in doc
+  config = module.get_config('runlocal')
+  for field in ('seed', 'model', 'objective', 'dataset', 'data_dir', 'image_size', 'batch_size',
+                'num_train_steps', 'd_steps', 'log_every_steps', 'checkpoint_every_steps',
+                'sample_every_steps', 'generator', 'discriminator', 'optimizer_g',
+                'optimizer_d', 'evals'):
+    assert field in config, field
+  shape = (2,) if config.dataset in data.SYNTHETIC else (config.image_size,) * 2 + (1,)
+  models.build(config, shape)
+  with pytest.raises(ValueError, match='valid arguments'):
+    module.get_config('no_such_argument=1')
+
+
+def test_toy_run_and_figures_from_the_command_line(tmp_path):
+  run = _python('-m', 'gan_research.main', '--config=experiments/toy_2d.py:runlocal',
+                f'--workdir={tmp_path}', '--config.num_train_steps=20',
+                '--config.log_every_steps=10', '--config.evals.modes.num_samples=500')
+  assert run.returncode == 0, run.stderr[-3000:]
+  assert 'modes/captured' in run.stderr  # the progress line and the final mode figures
+  for name in ('samples', 'scatter2d'):
+    fig = _python('-m', 'gan_research.figures', name, f'--workdir={tmp_path}')
+    assert fig.returncode == 0, fig.stderr[-3000:]
+    assert os.path.getsize(tmp_path / 'figures' / f'{name}.png') > 1000
+  bad = _python('-m', 'gan_research.figures', 'nope', f'--workdir={tmp_path}')
+  assert bad.returncode != 0 and "valid figures: ['samples', 'scatter2d']" in bad.stderr
+  # A workdir with a config but no checkpoint: the error says to train first.
+  os.makedirs(tmp_path / 'fresh')
+  os.rename(tmp_path / 'config.json', tmp_path / 'fresh' / 'config.json')
+  empty = _python('-m', 'gan_research.figures', 'samples', f'--workdir={tmp_path / "fresh"}')
+  assert empty.returncode != 0 and 'No checkpoint' in empty.stderr
+
+
+def test_figures_without_a_run_say_what_is_missing(tmp_path):
+  result = _python('-m', 'gan_research.figures', 'samples', f'--workdir={tmp_path}')
+  assert result.returncode != 0 and 'config.json not found' in result.stderr
