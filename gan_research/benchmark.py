@@ -1,0 +1,111 @@
+"""Throughput of an experiment's train step and input pipeline; one JSON line per run.
+
+  python -m gan_research.benchmark --config=experiments/dcgan.py --config.data_dir=... \
+      [--config.image_size=64 ...] [--windows=5 --window_steps=10]
+
+Prints compile seconds, steps/s and images/s (median of timed windows after warm-up, with
+min/max), the input pipeline's batches/s alone, FLOPs per step from XLA's cost analysis, and the
+achieved FLOP/s as a fraction of a float32 matmul peak measured on the same device.
+"""
+import json
+import statistics
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from absl import app, flags
+from ml_collections import config_flags
+
+from gan_research import parallel, train
+from gan_research.data.pipeline import Prefetcher
+
+_CONFIG = config_flags.DEFINE_config_file('config', None, 'Experiment config file.',
+                                          lock_config=True)
+_WINDOWS = flags.DEFINE_integer('windows', 5, 'Timed windows.')
+_WINDOW_STEPS = flags.DEFINE_integer('window_steps', 10, 'Train steps per window.')
+_WARMUP = flags.DEFINE_integer('warmup_steps', 3, 'Steps after compilation before timing.')
+flags.mark_flags_as_required(['config'])
+
+
+def matmul_peak_flops(n=4096, repeats=5) -> float:
+  """Best float32 FLOP/s of an n x n matmul on the default device."""
+  a = jax.random.normal(jax.random.key(0), (n, n), jnp.float32)
+  f = jax.jit(lambda a: a @ a)
+  f(a).block_until_ready()
+  best = float('inf')
+  for _ in range(repeats):
+    t = time.perf_counter()
+    f(a).block_until_ready()
+    best = min(best, time.perf_counter() - t)
+  return 2 * n ** 3 / best
+
+
+def _median_min_max(rates):
+  return statistics.median(rates), min(rates), max(rates)
+
+
+def benchmark(config, windows, window_steps, warmup_steps):
+  experiment = train.build(config)
+  state = experiment.init_state(jax.random.key(0))
+  batches = Prefetcher(experiment.source, start_step=0, d_steps=config.d_steps,
+                       batch_size=config.batch_size,
+                       sharding=parallel.batch_sharding(experiment.mesh))
+  rng = jax.random.key(1)
+  step = experiment.make_train_step()
+  batch = next(batches)
+  t = time.perf_counter()
+  compiled = step.lower(state, batch, rng).compile()
+  compile_s = time.perf_counter() - t
+  cost = compiled.cost_analysis()
+  cost = cost[0] if isinstance(cost, (list, tuple)) else cost
+  flops = float(cost.get('flops', 0.0)) if cost else None
+  for _ in range(warmup_steps):
+    state, _ = step(state, next(batches), rng)
+  jax.block_until_ready(state)
+  rates = []
+  for _ in range(windows):
+    t = time.perf_counter()
+    for _ in range(window_steps):
+      state, metrics = step(state, next(batches), rng)
+    jax.block_until_ready((state, metrics))
+    rates.append(window_steps / (time.perf_counter() - t))
+  batches.close()
+  # The input pipeline alone: host batches assembled into device arrays.
+  pipeline = Prefetcher(experiment.source, start_step=10_000, d_steps=config.d_steps,
+                        batch_size=config.batch_size,
+                        sharding=parallel.batch_sharding(experiment.mesh))
+  t, count = time.perf_counter(), max(window_steps * windows, 50)
+  for _ in range(count):
+    jax.block_until_ready(next(pipeline))
+  pipeline_rate = count / (time.perf_counter() - t)
+  pipeline.close()
+  steps_per_sec, lo, hi = _median_min_max(rates)
+  peak = matmul_peak_flops()
+  memory = jax.devices()[0].memory_stats() or {}
+  return {
+      'experiment': f'{config.model}/{config.dataset}',
+      'device': jax.devices()[0].device_kind, 'num_devices': jax.device_count(),
+      'image_size': config.image_size, 'batch_size': config.batch_size,
+      'd_steps': config.d_steps,
+      'compile_s': round(compile_s, 2),
+      'steps_per_sec': round(steps_per_sec, 3), 'steps_per_sec_min': round(lo, 3),
+      'steps_per_sec_max': round(hi, 3),
+      'images_per_sec': round(steps_per_sec * config.batch_size, 1),
+      'input_batches_per_sec': round(pipeline_rate, 1),
+      'flops_per_step': flops,
+      'matmul_peak_flops': peak,
+      'flops_fraction_of_peak': round(flops * steps_per_sec / peak, 4) if flops else None,
+      'peak_memory_bytes': memory.get('peak_bytes_in_use'),
+      'jax_version': jax.__version__,
+  }
+
+
+def main(argv):
+  del argv
+  print(json.dumps(benchmark(_CONFIG.value, _WINDOWS.value, _WINDOW_STEPS.value,
+                             _WARMUP.value)))
+
+
+if __name__ == '__main__':
+  app.run(main)
