@@ -3,8 +3,8 @@
 InceptionV3 features mean little on 28x28 grey digits, so MNIST GAN papers score samples with a
 digit classifier instead: its softmax gives the Inception Score and Stacked-MNIST mode counts
 (VEEGAN, Srivastava et al. 2017; PacGAN, Lin et al. 2018), its penultimate layer the features for
-FID/KID/precision-recall. The network is the Keras/Flax-examples MNIST CNN (two 3x3 convolutions
-with pooling, a 256-unit hidden layer; about 4.6 M multiply-adds per image). Train it with
+FID/KID/precision-recall. The network is the Flax-examples MNIST CNN (two 3x3 convolutions, here
+with max pooling, a 256-unit hidden layer; about 4.6 M multiply-adds per image). Train it with
 `python -m gan_research.metrics.train_classifier` (see there), load it with `load_classifier(DIR)`.
 
 Inputs are NHWC float images in [-1, 1], one channel, 28x28. 32x32 images (MNIST padded by 2
@@ -31,7 +31,7 @@ PARAMS_DIR = 'params'
 
 
 class DigitCNN(nn.Module):
-  """conv3x3(w) - pool - conv3x3(2w) - pool - dense(hidden) [features] - dense(classes)."""
+  """conv3x3(w) - maxpool - conv3x3(2w) - maxpool - dense(hidden) [features] - dense(classes)."""
   width: int = 32
   hidden: int = 256
   num_classes: int = 10
@@ -40,9 +40,9 @@ class DigitCNN(nn.Module):
   def __call__(self, x):
     """Returns (logits [N, num_classes], features [N, hidden]) for images [N, 28, 28, 1]."""
     x = nn.relu(nn.Conv(self.width, (3, 3))(x))
-    x = nn.avg_pool(x, (2, 2), strides=(2, 2))
+    x = nn.max_pool(x, (2, 2), strides=(2, 2))
     x = nn.relu(nn.Conv(2 * self.width, (3, 3))(x))
-    x = nn.avg_pool(x, (2, 2), strides=(2, 2))
+    x = nn.max_pool(x, (2, 2), strides=(2, 2))
     features = nn.relu(nn.Dense(self.hidden)(x.reshape(x.shape[0], -1)))
     return nn.Dense(self.num_classes)(features), features
 
@@ -127,7 +127,8 @@ class DigitClassifier:
 
 
 def train(train_images, train_labels, *, epochs=3, batch_size=128, learning_rate=1e-3,
-          max_steps=None, seed=0, architecture=None, log_every=100, log=print):
+          max_steps=None, seed=0, architecture=None, log_every=100, log=print,
+          epoch_callback=None):
   """Trains a DigitCNN with Adam and a cosine learning-rate decay; returns its params.
 
   Args:
@@ -136,6 +137,7 @@ def train(train_images, train_labels, *, epochs=3, batch_size=128, learning_rate
     epochs: passes over the data (each a fresh seeded permutation).
     max_steps: stop earlier (tests); the decay is stretched over the steps actually run.
     architecture: keyword arguments of DigitCNN.
+    epoch_callback: called as epoch_callback(epoch, params) after each full epoch.
   """
   if train_images.dtype != np.uint8 or train_images.shape[1:] != (INPUT_SIZE, INPUT_SIZE, 1):
     raise ValueError(f'Expected uint8 MNIST images [N, 28, 28, 1]; got {train_images.dtype} '
@@ -160,7 +162,7 @@ def train(train_images, train_labels, *, epochs=3, batch_size=128, learning_rate
     return optax.apply_updates(params, updates), opt_state, loss
 
   order_rng = np.random.default_rng(seed)
-  done = 0
+  done, epoch = 0, 0
   while done < total:
     order = order_rng.permutation(len(train_images))
     for i in range(steps_per_epoch):
@@ -171,6 +173,9 @@ def train(train_images, train_labels, *, epochs=3, batch_size=128, learning_rate
       done += 1
       if log_every and done % log_every == 0:
         log(f'step {done}/{total}  loss {float(loss):.4f}')
+    epoch += 1
+    if epoch_callback and done % steps_per_epoch == 0:
+      epoch_callback(epoch, params)
   return params
 
 

@@ -14,6 +14,11 @@ share a name:
     stacked_mnist_modes/fid_mnist_modes, stacked_mnist_modes/fid_mnist_kl
                                                    (VEEGAN / PacGAN; 26,000 samples)
 
+Reference values with the 3-epoch classifier of train_classifier.py (fid_mnist, real vs real:
+the floor a perfect generator would reach): FID(MNIST train first 10k, test 10k) = 2.42;
+KID = 0.28 +- 0.77 (zero within noise: unnormalised ReLU features give kernel values of ~10^3);
+precision/recall = 0.87 / 0.87; IS(test 10k) = 9.60 +- 0.15.
+
 Every evaluator splits its work as `extract(samples)` then `from_features(features)`; evaluators
 with the same `feature_key` and `num_samples` can share one sampling and one extraction
 (`metrics.run_evaluators` does that).

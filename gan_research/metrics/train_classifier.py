@@ -2,8 +2,11 @@
 
 Command:  python -m gan_research.metrics.train_classifier --dataset=mnist \
               --data_dir=../shared/data/mnist --out=/tmp/mnist_classifier
-Time:     3 epochs, batch 128: TODO on a 2-core CPU.
-Expected: TODO test accuracy; writes OUT/params (Orbax) and OUT/classifier.json.
+Time:     3 epochs (1404 steps of 128): 11.5 min wall on a 2-core CPU shared with other jobs
+          (load average ~7; 5.5 min of user CPU); expect a few minutes on idle cores.
+Expected: test accuracy 0.985 / 0.988 / 0.991 after epochs 1 / 2 / 3 (seed 0); Inception Score
+          of the 10k MNIST test images 9.60. Writes OUT/params (Orbax) and OUT/classifier.json
+          (architecture, input size, test accuracy, training settings).
 
 Adam with a cosine learning-rate decay and no augmentation: the decay alone takes this CNN past
 99% test accuracy in a few epochs (the Flax MNIST example needs 10 epochs of constant-rate SGD).
@@ -43,8 +46,15 @@ def main(argv):
   test_x, test_y = image_data.load_mnist_idx(_DATA_DIR.value, 'test')
   architecture = dict(width=32, hidden=256, num_classes=10)
   start = time.perf_counter()
+
+  def report(epoch, params):
+    acc = accuracy(DigitClassifier(params, architecture), test_x, test_y)
+    print(f'epoch {epoch}: test accuracy {acc:.4f} ({time.perf_counter() - start:.0f} s)',
+          flush=True)
+
   params = train(train_x, train_y, epochs=_EPOCHS.value, batch_size=_BATCH_SIZE.value,
-                 learning_rate=_LEARNING_RATE.value, seed=_SEED.value, architecture=architecture)
+                 learning_rate=_LEARNING_RATE.value, seed=_SEED.value, architecture=architecture,
+                 log=lambda line: print(line, flush=True), epoch_callback=report)
   params = jax.block_until_ready(params)
   train_seconds = time.perf_counter() - start
   classifier = DigitClassifier(params, architecture)
