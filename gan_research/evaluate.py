@@ -27,8 +27,10 @@ _NUM_SAMPLES = flags.DEFINE_integer('num_samples', None, 'Generated images per m
 _CLASSIFIER = flags.DEFINE_string('classifier', None, 'Digit classifier directory for the '
                                   'fid_mnist extractor (default: the run config\'s '
                                   'classifier_path, if any).')
-_EXTRACTOR = flags.DEFINE_string('extractor', 'fid_mnist', 'Feature extractor name.')
-_REFERENCE_SPLIT = flags.DEFINE_string('reference_split', 'test', 'Real-data split compared with.')
+_EXTRACTOR = flags.DEFINE_string('extractor', None, 'Feature extractor name (default: the run '
+                                  "config's, else fid_mnist).")
+_REFERENCE_SPLIT = flags.DEFINE_string('reference_split', None, 'Real-data split compared with '
+                                       "(default: the run config's, else test).")
 _NUM_REFERENCE = flags.DEFINE_integer('num_reference', None, 'Real images (default num_samples).')
 _STEP = flags.DEFINE_integer('step', None, 'Checkpoint step (default: the latest).')
 _SEED = flags.DEFINE_integer('seed', 0, 'Seed of the generated samples.')
@@ -44,10 +46,10 @@ def eval_config(name, run_config, **overrides):
 
 
 def evaluate(workdir, metric_names, *, num_samples=None, classifier_path=None,
-             extractor='fid_mnist', reference_split='test', num_reference=None, step=None,
-             seed=0):
+             extractor=None, reference_split=None, num_reference=None, step=None, seed=0):
   """Evaluates a checkpoint of `workdir`, appends the values to its metrics.jsonl.
 
+  Options left None come from the run's config.evals.<name>, else the evaluator's defaults.
   Returns {'step', 'extractor', 'num_samples', 'values': {metric: value}}.
   """
   unknown = sorted(set(metric_names) - set(metrics.EVALUATORS))
@@ -65,9 +67,17 @@ def evaluate(workdir, metric_names, *, num_samples=None, classifier_path=None,
   writer = writers.MetricWriter(workdir)
   writer.write(step, values)
   writer.close()
-  counts = sorted({ev.num_samples for ev in evaluators if hasattr(ev, 'num_samples')})
-  return {'step': step, 'extractor': extractor,
-          'num_samples': counts[0] if len(counts) == 1 else counts, 'values': values}
+  return {'step': step,
+          'extractor': _one_or_list(getattr(ev, 'extractor', None) and ev.extractor.name
+                                    for ev in evaluators),
+          'num_samples': _one_or_list(getattr(ev, 'num_samples', None) for ev in evaluators),
+          'values': values}
+
+
+def _one_or_list(values):
+  """The value all evaluators share, or the sorted list of their distinct values."""
+  values = sorted(set(v for v in values if v is not None))
+  return values[0] if len(values) == 1 else values
 
 
 def main(argv):
