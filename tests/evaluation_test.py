@@ -214,6 +214,8 @@ def test_stacked_mnist_mode_statistics_on_hand_made_probabilities():
   assert evaluators.stacked_mnist_mode_statistics(np.array([[1, 2, 3], [1, 2, 3]]))['modes'] == 1
   with pytest.raises(ValueError, match=r'\[N, 3, 10\]'):
     evaluators.stacked_mnist_mode_statistics(np.zeros((5, 10)))
+  with pytest.raises(ValueError, match='0..9'):
+    evaluators.stacked_mnist_mode_statistics(np.array([[1, 2, 10]]))
 
 
 def test_stacked_mnist_evaluator_classifies_each_channel(mnist, classifier, classifier_dir):

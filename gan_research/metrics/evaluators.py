@@ -140,6 +140,8 @@ def stacked_mnist_mode_statistics(channel_probs):
                      f'{x.dtype} {x.shape}.')
   if len(digits) == 0:
     raise ValueError('No samples to count modes of (N = 0).')
+  if digits.min() < 0 or digits.max() > 9:
+    raise ValueError(f'Digits must be in 0..9; got values in [{digits.min()}, {digits.max()}].')
   modes = digits @ np.array([100, 10, 1])
   q = np.bincount(modes, minlength=STACKED_MNIST_MODES) / len(modes)
   covered = q > 0

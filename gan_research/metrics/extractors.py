@@ -10,6 +10,8 @@ extractors are not comparable.
 - `fid_inception`: InceptionV3 pool3 (2048-D) and logits as in TTUR / pytorch-fid (Heusel et al.
   2017); a slot only, until the converted InceptionV3 weights are available.
 """
+import functools
+import os
 from typing import NamedTuple, Optional
 
 import numpy as np
@@ -38,6 +40,10 @@ class Extractor:
     return Features(*self._fn(images))
 
 
+# fid, kid, is and pr each build their extractor: one load and one compilation serve them all.
+_load_classifier = functools.lru_cache(maxsize=4)(digit_classifier.load_classifier)
+
+
 def fid_mnist(classifier_path=None, **unused) -> Extractor:
   """The MNIST digit classifier's penultimate features and softmax."""
   del unused
@@ -47,7 +53,7 @@ def fid_mnist(classifier_path=None, **unused) -> Extractor:
         "evaluate.py's --classifier). Train one with python -m "
         "gan_research.metrics.train_classifier --dataset=mnist --data_dir=../shared/data/mnist "
         '--out=DIR and pass classifier_path=DIR.')
-  classifier = digit_classifier.load_classifier(classifier_path)
+  classifier = _load_classifier(os.path.abspath(classifier_path))
   extractor = Extractor('fid_mnist', classifier.features_and_probs, classifier.fingerprint)
   extractor.classifier = classifier  # Stacked MNIST classifies channels with it directly.
   return extractor
