@@ -5,10 +5,15 @@ An evaluator is built as `EVALUATORS[name](eval_config, source, workdir)` and ca
 from the (EMA) generator as a numpy array. The loop knows nothing of any particular metric.
 The formulas are importable for features of your own: `metrics.fid(a, b)`, `metrics.kid(a, b)`,
 `metrics.inception_score(probs)`, `metrics.precision_recall(real, fake, k=3)`.
+
+Sample-based evaluators (evaluators.py): `fid`, `kid`, `is`, `pr` on the features of a named
+extractor (extractors.py; `fid_mnist` is the digit classifier of digit_classifier.py), and
+`stacked_mnist_modes`; their metric names are listed in evaluators.py.
 """
 from gan_research.metrics.fid import fid
 from gan_research.metrics.inception_score import inception_score
 from gan_research.metrics.kid import kid
+from gan_research.metrics import evaluators as sample_evaluators
 from gan_research.metrics.modes import mode_statistics
 from gan_research.metrics.precision_recall import precision_recall
 
@@ -30,7 +35,14 @@ class ModesEvaluator:
     return {f'modes/{k}': v for k, v in stats.items()}
 
 
-EVALUATORS = {'modes': ModesEvaluator}
+EVALUATORS = {
+    'modes': ModesEvaluator,
+    'fid': sample_evaluators.FIDEvaluator,
+    'kid': sample_evaluators.KIDEvaluator,
+    'is': sample_evaluators.InceptionScoreEvaluator,
+    'pr': sample_evaluators.PrecisionRecallEvaluator,
+    'stacked_mnist_modes': sample_evaluators.StackedMNISTModesEvaluator,
+}
 
 
 def build_evaluators(evals_config, source, workdir):
@@ -41,3 +53,27 @@ def build_evaluators(evals_config, source, workdir):
                      f'{sorted(EVALUATORS)}.')
   return {name: (cfg.get('every_steps', 0), EVALUATORS[name](cfg, source, workdir))
           for name, cfg in evals_config.items()}
+
+
+def run_evaluators(evaluators, sample_fn, rng):
+  """Runs several evaluators, sampling and extracting features once where they can share.
+
+  Evaluators with `extract`/`from_features` and the same `feature_key` share one extraction; all
+  of them share one set of samples (the largest num_samples asked for, each taking a prefix).
+  Others (e.g. `modes`) are simply called. Returns the union of their {metric: value}.
+  """
+  results, shared = {}, []
+  for evaluator in evaluators:
+    if hasattr(evaluator, 'from_features'):
+      shared.append(evaluator)
+    else:
+      results.update(evaluator(sample_fn, rng))
+  if shared:
+    samples = sample_fn(rng, max(ev.num_samples for ev in shared))
+    features = {}
+    for ev in shared:
+      key = (ev.feature_key, ev.num_samples)
+      if key not in features:
+        features[key] = ev.extract(samples[:ev.num_samples])
+      results.update(ev.from_features(features[key]))
+  return results

@@ -1,0 +1,80 @@
+"""Feature extractors for the sample-based metrics, chosen by name (`extractor=` of an evaluator).
+
+An extractor maps images (NHWC floats in [-1, 1]) to `Features(features [N, D], probs [N, C])`:
+the embedding FID, KID and precision/recall compare, and the class probabilities the Inception
+Score uses. Its name is part of every metric name (`fid/fid_mnist`) because numbers from different
+extractors are not comparable.
+
+- `fid_mnist`: the digit classifier of `digit_classifier.py` (penultimate layer, 256-D, and its
+  softmax over the 10 digits); needs `classifier_path`.
+- `fid_inception`: InceptionV3 pool3 (2048-D) and logits as in TTUR / pytorch-fid (Heusel et al.
+  2017); a slot only, until the converted InceptionV3 weights are available.
+"""
+import functools
+import os
+from typing import NamedTuple, Optional
+
+import numpy as np
+
+from gan_research.metrics import digit_classifier
+
+
+class Features(NamedTuple):
+  features: np.ndarray  # [N, D] float32
+  probs: Optional[np.ndarray]  # [N, C] float32 softmax, or None if the extractor has no classes
+
+
+class Extractor:
+  """A named images -> Features function with a fingerprint of its weights.
+
+  `cache_key` names the extractor and the exact weights, so cached real-data features are never
+  reused with a different network.
+  """
+
+  def __init__(self, name, fn, fingerprint):
+    self.name = name
+    self._fn = fn
+    self.cache_key = f'{name}-{fingerprint}'
+
+  def __call__(self, images) -> Features:
+    return Features(*self._fn(images))
+
+
+# fid, kid, is and pr each build their extractor: one load and one compilation serve them all.
+_load_classifier = functools.lru_cache(maxsize=4)(digit_classifier.load_classifier)
+
+
+def fid_mnist(classifier_path=None, **unused) -> Extractor:
+  """The MNIST digit classifier's penultimate features and softmax."""
+  del unused
+  if not classifier_path:
+    raise ValueError(
+        "extractor 'fid_mnist' needs classifier_path (in config.evals.<name> or "
+        "evaluate.py's --classifier). Train one with python -m "
+        "gan_research.metrics.train_classifier --dataset=mnist --data_dir=../shared/data/mnist "
+        '--out=DIR and pass classifier_path=DIR.')
+  classifier = _load_classifier(os.path.abspath(classifier_path))
+  extractor = Extractor('fid_mnist', classifier.features_and_probs, classifier.fingerprint)
+  extractor.classifier = classifier  # Stacked MNIST classifies channels with it directly.
+  return extractor
+
+
+def fid_inception(**unused) -> Extractor:
+  """InceptionV3 (TTUR / pytorch-fid weights): not available yet."""
+  del unused
+  raise NotImplementedError(
+      "extractor 'fid_inception' needs the InceptionV3 FID weights (pt_inception-2015-12-05, as "
+      'used by TTUR and pytorch-fid) converted to Flax; they are not in this project yet. Use '
+      "extractor='fid_mnist' for MNIST, or add the weights and implement "
+      'gan_research.metrics.extractors.fid_inception.')
+
+
+EXTRACTORS = {'fid_mnist': fid_mnist, 'fid_inception': fid_inception}
+
+
+def get_extractor(name, **kwargs) -> Extractor:
+  """Builds the extractor `name` with its options (e.g. classifier_path)."""
+  if name not in EXTRACTORS:
+    raise ValueError(f'Unknown feature extractor {name!r}; valid extractors: '
+                     f'{sorted(EXTRACTORS)}.')
+  return EXTRACTORS[name](**kwargs)
