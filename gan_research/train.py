@@ -191,10 +191,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str):
       due = {name: ev for name, (n, ev) in evaluators.items() if every(n, step)}
       if due:
         sampler = lambda rng, n: sample_fn(state, rng, n)
-        results = {}
-        for ev in due.values():
-          results.update(ev(sampler, rngs['eval']))
-        writer.write(step, results)
+        writer.write(step, metrics.run_evaluators(due.values(), sampler, rngs['eval']))
   finally:
     batches.close()
     ckpt.wait()

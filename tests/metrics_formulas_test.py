@@ -8,14 +8,17 @@ explicit loops for KID), never via the module's own helpers.
 
 import itertools
 
+import importlib
+
 import jax.numpy as jnp
 import numpy as np
 import pytest
 import scipy.spatial.distance
 import scipy.stats
 
-from gan_research.metrics import fid as fid_mod
 from gan_research.metrics.fid import feature_stats, fid, fid_from_stats
+
+fid_mod = importlib.import_module("gan_research.metrics.fid")  # the module, not metrics.fid()
 from gan_research.metrics.inception_score import inception_score
 from gan_research.metrics.kid import kid, kid_subset_indices, mmd2_subsets
 from gan_research.metrics.precision_recall import precision_recall
