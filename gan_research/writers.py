@@ -4,7 +4,6 @@ import os
 
 import jax
 import numpy as np
-from absl import logging
 
 
 class MetricWriter:
@@ -27,7 +26,7 @@ class MetricWriter:
       self._tb.add_scalar(name, value, step)
     self._tb.flush()
     shown = ', '.join(f'{k}={v:.4g}' for k, v in values.items())
-    logging.info('[%d] %s', step, shown)
+    print(f'[{step}] {shown}', flush=True)  # the progress line, on stdout
 
   def close(self):
     if self._tb is not None:

@@ -60,7 +60,7 @@ def test_toy_run_and_figures_from_the_command_line(tmp_path):
                 f'--workdir={tmp_path}', '--config.num_train_steps=20',
                 '--config.log_every_steps=10', '--config.evals.modes.num_samples=500')
   assert run.returncode == 0, run.stderr[-3000:]
-  assert 'modes/captured' in run.stderr  # the progress line and the final mode figures
+  assert '[20] ' in run.stdout and 'modes/captured' in run.stdout  # progress + mode figures
   for name in ('samples', 'scatter2d'):
     fig = _python('-m', 'gan_research.figures', name, f'--workdir={tmp_path}')
     assert fig.returncode == 0, fig.stderr[-3000:]
