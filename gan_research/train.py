@@ -5,7 +5,6 @@ workdir's latest checkpoint, and runs the jitted train step, with logging, sampl
 checkpoints and evaluators on their schedules.
 """
 import dataclasses
-import json
 import os
 import time
 from typing import Any
@@ -114,10 +113,6 @@ def _rngs(seed):
           for i, name in enumerate(('init', 'train', 'samples', 'eval'))}
 
 
-class _NonFinite(FloatingPointError):
-  pass
-
-
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str):
   """Trains (or resumes) the experiment `config` in `workdir`; returns the final TrainState."""
   os.makedirs(workdir, exist_ok=True)
@@ -158,7 +153,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str):
       last = ckpt.latest_step()
       where = (f'the last good checkpoint is step {last} at {ckpt.path(last)}' if last is not None
                else 'no checkpoint was written yet')
-      raise _NonFinite(
+      raise FloatingPointError(
           f'{bad[1]} became {bad[2]} at step {bad[0]}; stopped without saving: {where}. Lower '
           'the learning rates, add a penalty, or check the data; rerunning resumes from the '
           'last checkpoint.')

@@ -17,6 +17,9 @@ from gan_research.metrics import evaluators as sample_evaluators
 from gan_research.metrics.modes import mode_statistics
 from gan_research.metrics.precision_recall import precision_recall
 
+__all__ = ['EVALUATORS', 'build_evaluators', 'fid', 'inception_score', 'kid', 'mode_statistics',
+           'precision_recall', 'run_evaluators']
+
 
 class ModesEvaluator:
   """Mode coverage of a synthetic mixture: modes/captured, modes/high_quality, modes/reverse_kl."""
