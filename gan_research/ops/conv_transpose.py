@@ -33,6 +33,8 @@ _NHWC = ('NHWC', 'HWIO', 'NHWC')
 # benchmarks/transposed_conv_layers.py for what each costs on XLA:CPU.
 FORWARD_METHODS = ('subpixel', 'subpixel_fused', 'lhs_dilated')
 DEFAULT_FORWARD = 'subpixel'
+BACKWARD_METHODS = ('im2col', 'conv')
+DEFAULT_BACKWARD = 'im2col'
 
 
 class _Config(NamedTuple):
@@ -40,6 +42,7 @@ class _Config(NamedTuple):
   strides: Tuple[int, int]
   pads: Tuple[Tuple[int, int], Tuple[int, int]]  # (pa, pb) of the dilated input, per dim
   forward: str
+  backward: str
 
 
 def transpose_padding(kernel_size: int, stride: int, padding) -> Tuple[int, int]:
@@ -61,7 +64,7 @@ def transpose_padding(kernel_size: int, stride: int, padding) -> Tuple[int, int]
   return pad_a, pad_len - pad_a
 
 
-def _make_config(kernel_shape, strides, padding, forward) -> _Config:
+def _make_config(kernel_shape, strides, padding, forward, backward) -> _Config:
   if len(kernel_shape) != 4:
     raise ValueError(f'conv_transpose supports 2-d convolutions only: NHWC inputs and HWIO '
                      f'kernels; got a kernel of shape {tuple(kernel_shape)}.')
@@ -81,12 +84,14 @@ def _make_config(kernel_shape, strides, padding, forward) -> _Config:
       raise ValueError(f'explicit padding must be two (lo, hi) pairs; got {padding!r}.')
   if forward not in FORWARD_METHODS:
     raise ValueError(f'forward must be one of {FORWARD_METHODS}; got {forward!r}.')
+  if backward not in BACKWARD_METHODS:
+    raise ValueError(f'backward must be one of {BACKWARD_METHODS}; got {backward!r}.')
   pads = tuple(transpose_padding(k, s, p) for k, s, p in zip(kernel_shape[:2], strides, per_dim))
   for k, s, (pa, pb) in zip(kernel_shape[:2], strides, pads):
     if k < s:
       # Some output phases would get no kernel tap at all; nothing needs this.
       raise ValueError(f'conv_transpose needs kernel_size >= stride; got kernel {k}, stride {s}.')
-  return _Config(strides, pads, forward)
+  return _Config(strides, pads, forward, backward)
 
 
 def _pad_spatial(x, pads):
@@ -225,19 +230,62 @@ def _padded_cotangent(g, x_hw, kernel_hw, cfg: _Config):
   return _pad_spatial(g, pads)
 
 
-def _input_grad(g_padded, kernel, cfg: _Config):
+def _input_grad_conv(g_padded, kernel, cfg: _Config):
   flipped = kernel[::-1, ::-1]  # (kh, kw, cin, cout): as a kernel from cout to cin, 'HWOI'
   return lax.conv_general_dilated(g_padded, flipped, cfg.strides, 'VALID',
                                   dimension_numbers=('NHWC', 'HWOI', 'NHWC'))
 
 
-def _kernel_grad(x, g_padded, cfg: _Config):
+def _kernel_grad_conv(x, g_padded, cfg: _Config):
   # out[t'h, t'w, ci, co] = sum_{b, i, j} x[b, i, j, ci] g'[b, s*i + t'h, s*j + t'w, co]:
   # lhs g' with co as its "batch" and b as its "feature"; rhs x with b as input and ci as output
   # feature, dilated by the stride.
   flipped = lax.conv_general_dilated(g_padded, x, (1, 1), 'VALID', rhs_dilation=cfg.strides,
                                      dimension_numbers=('CHWN', 'IHWO', 'HWCN'))
   return flipped[::-1, ::-1]
+
+
+def _backward_conv(x, kernel, g_padded, cfg: _Config):
+  """Both gradients as convolutions (the input gradient a strided one)."""
+  return _input_grad_conv(g_padded, kernel, cfg), _kernel_grad_conv(x, g_padded, cfg)
+
+
+def _cotangent_patches(g_padded, x_hw, kernel_hw, strides):
+  """im2col of g': (B*n_h*n_w, K_h*K_w*C_out) with P[(b, i, j), (t'h, t'w, co)] = g'[b, s*i + t'h,
+  s*j + t'w, co], for t' < K = ceil(k/s)*s.
+
+  Built from the stride phases of g' (t' = s*u + r reads phase r at offset u) with contiguous
+  slices, which XLA fuses into one copy.
+  """
+  (n_h, n_w), (sh, sw) = x_hw, strides
+  uh, uw = (-(-k // s) for k, s in zip(kernel_hw, strides))
+  a_h, a_w = n_h + uh - 1, n_w + uw - 1
+  g = _pad_spatial(g_padded, ((0, a_h * sh - g_padded.shape[1]), (0, a_w * sw - g_padded.shape[2])))
+  b, c = g.shape[0], g.shape[3]
+  phases = g.reshape(b, a_h, sh, a_w, sw, c)
+  cols = [phases[:, i:i + n_h, :, j:j + n_w] for i in range(uh) for j in range(uw)]
+  p = jnp.stack(cols, axis=1).reshape(b, uh, uw, n_h, sh, n_w, sw, c)
+  p = p.transpose(0, 3, 5, 1, 4, 2, 6, 7)  # (b, i, j, uh, rh, uw, rw, c): taps t' row-major
+  return p.reshape(b * n_h * n_w, uh * sh * uw * sw * c), (uh * sh, uw * sw)
+
+
+def _backward_im2col(x, kernel, g_padded, cfg: _Config):
+  """Both gradients as matrix products with one shared patch matrix P of g' (see above):
+  dx = P @ flipped kernel and flipped dkernel = x^T @ P. Taps past k (when s does not divide k)
+  get zero kernel entries for dx and are dropped from dkernel.
+  """
+  b, n_h, n_w, cin = x.shape
+  kh, kw, _, cout = kernel.shape
+  p, (big_h, big_w) = _cotangent_patches(g_padded, (n_h, n_w), (kh, kw), cfg.strides)
+  flipped = jnp.pad(kernel[::-1, ::-1], ((0, big_h - kh), (0, big_w - kw), (0, 0), (0, 0)))
+  w_mat = flipped.transpose(0, 1, 3, 2).reshape(big_h * big_w * cout, cin)
+  dx = jnp.dot(p, w_mat).reshape(b, n_h, n_w, cin)
+  dk = lax.dot_general(x.reshape(-1, cin), p, (((0,), (0,)), ((), ())))  # (cin, taps * cout)
+  dk = dk.reshape(cin, big_h, big_w, cout).transpose(1, 2, 0, 3)[:kh, :kw]
+  return dx, dk[::-1, ::-1]
+
+
+_BACKWARDS = {'im2col': _backward_im2col, 'conv': _backward_conv}
 
 
 @functools.partial(jax.custom_vjp, nondiff_argnums=(2,))
@@ -252,14 +300,16 @@ def _conv_transpose_fwd(x, kernel, cfg: _Config):
 def _conv_transpose_bwd(cfg: _Config, residuals, g):
   x, kernel = residuals
   g_padded = _padded_cotangent(g, x.shape[1:3], kernel.shape[:2], cfg)
-  return _input_grad(g_padded, kernel, cfg), _kernel_grad(x, g_padded, cfg).astype(kernel.dtype)
+  dx, dk = _BACKWARDS[cfg.backward](x, kernel, g_padded, cfg)
+  return dx.astype(x.dtype), dk.astype(kernel.dtype)
 
 
 _conv_transpose.defvjp(_conv_transpose_fwd, _conv_transpose_bwd)
 
 
 def conv_transpose(x, kernel, strides: Union[int, Sequence[int]] = (2, 2),
-                   padding: PaddingLike = 'SAME', *, forward: str = DEFAULT_FORWARD):
+                   padding: PaddingLike = 'SAME', *, forward: str = DEFAULT_FORWARD,
+                   backward: str = DEFAULT_BACKWARD):
   """Transposed 2-d convolution equal to `lax.conv_transpose(..., ('NHWC', 'HWIO', 'NHWC'))`.
 
   Same value as `jax.lax.conv_transpose(x, kernel, strides, padding,
@@ -289,7 +339,7 @@ def conv_transpose(x, kernel, strides: Union[int, Sequence[int]] = (2, 2),
   if kernel.ndim == 4 and kernel.shape[2] != x.shape[3]:
     raise ValueError(f'kernel in_features {kernel.shape[2]} != input features {x.shape[3]} '
                      f'(kernel layout is (kh, kw, in_features, out_features)).')
-  cfg = _make_config(kernel.shape, strides, padding, forward)
+  cfg = _make_config(kernel.shape, strides, padding, forward, backward)
   dtype = jnp.result_type(x, kernel)
   return _conv_transpose(x.astype(dtype), kernel.astype(dtype), cfg)
 
@@ -315,10 +365,12 @@ class ConvTranspose(nn.Module):
   @nn.compact
   def __call__(self, inputs):
     """Applies the transposed convolution to (..., height, width, in_features) inputs."""
-    kernel_size = ((self.kernel_size,) * 2 if isinstance(self.kernel_size, int)
+    # An int means a 1-d kernel in flax too, which this 2-d module does not support.
+    kernel_size = ((self.kernel_size,) if isinstance(self.kernel_size, int)
                    else tuple(self.kernel_size))
     if len(kernel_size) != 2:
-      raise ValueError(f'ConvTranspose here is 2-d only; got kernel_size {self.kernel_size}.')
+      raise ValueError(f'ConvTranspose here is 2-d only; got kernel_size {self.kernel_size!r} '
+                       '(give it as (kh, kw)).')
     strides = 1 if self.strides is None else self.strides
     padding = self.padding
     if isinstance(padding, int):
