@@ -31,8 +31,12 @@ PaddingLike = Union[str, Sequence[Tuple[int, int]]]
 _NHWC = ('NHWC', 'HWIO', 'NHWC')
 # Forward implementations, all exactly the same function (up to float rounding); see
 # benchmarks/transposed_conv_layers.py for what each costs on XLA:CPU.
-FORWARD_METHODS = ('subpixel', 'subpixel_fused', 'lhs_dilated')
-DEFAULT_FORWARD = 'subpixel'
+FORWARD_METHODS = ('auto', 'subpixel', 'subpixel_fused', 'lhs_dilated')
+DEFAULT_FORWARD = 'auto'
+# 'auto': the fused form when the output has few channels (then the per-phase convolutions of
+# 'subpixel' are too thin to run well: 12 vs 17 GFLOP/s on the 32x32x64 -> 64x64x3 layer), else
+# 'subpixel' (within noise of the fused form on the wider DCGAN layers, and no extra rows).
+_AUTO_FUSED_BELOW_FEATURES = 16
 BACKWARD_METHODS = ('im2col', 'conv')
 DEFAULT_BACKWARD = 'im2col'
 
@@ -86,6 +90,8 @@ def _make_config(kernel_shape, strides, padding, forward, backward) -> _Config:
     raise ValueError(f'forward must be one of {FORWARD_METHODS}; got {forward!r}.')
   if backward not in BACKWARD_METHODS:
     raise ValueError(f'backward must be one of {BACKWARD_METHODS}; got {backward!r}.')
+  if forward == 'auto':
+    forward = 'subpixel_fused' if kernel_shape[3] < _AUTO_FUSED_BELOW_FEATURES else 'subpixel'
   pads = tuple(transpose_padding(k, s, p) for k, s, p in zip(kernel_shape[:2], strides, per_dim))
   for k, s, (pa, pb) in zip(kernel_shape[:2], strides, pads):
     if k < s:
@@ -324,8 +330,11 @@ def conv_transpose(x, kernel, strides: Union[int, Sequence[int]] = (2, 2),
     padding: 'SAME', 'VALID' (lax.conv_transpose's meaning) or ((lo, hi), (lo, hi)) padding of
       the stride-dilated input.
     forward: how to compute the value: 'subpixel' (stride-1 convolutions with the sub-kernels of
-      each output phase, interleaved), 'subpixel_fused' (one such convolution for all phases) or
-      'lhs_dilated' (lax.conv_transpose's convolution). All give the same value.
+      each output phase, interleaved), 'subpixel_fused' (one such convolution for all phases),
+      'lhs_dilated' (lax.conv_transpose's convolution) or 'auto' (fused for < 16 output
+      features, else subpixel). All give the same value.
+    backward: 'im2col' (default: one patch matrix of the output gradient, two matmuls) or
+      'conv' (a strided convolution and a weight-gradient convolution). Same values.
 
   Returns:
     (batch, out_height, out_width, out_features).
