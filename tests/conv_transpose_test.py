@@ -1,18 +1,13 @@
 """conv_transpose equals lax.conv_transpose in value and in both gradients; the module is a drop-in
 for flax.linen.ConvTranspose (same parameters, same outputs)."""
-import os
-import sys
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from jax import lax
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-import flax.linen as nn  # noqa: E402
-import jax  # noqa: E402
-import jax.numpy as jnp  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-from jax import lax  # noqa: E402
-
-from gan_research.ops import conv_transpose as ct  # noqa: E402
+from gan_research.ops import conv_transpose as ct
 
 _DN = ('NHWC', 'HWIO', 'NHWC')
 
