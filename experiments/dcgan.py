@@ -17,8 +17,10 @@ def get_config(arg=None):
   c.model = 'dcgan'
   c.dataset = arg.dataset
   c.image_size = arg.res
-  c.generator = dict(latent_dim=100, latent_distribution='normal', base_width=arg.width)
-  c.discriminator = dict(base_width=arg.width)
+  # transpose_impl / conv_impl: 'fast' (hand-written gradients, same model) or 'lax' (plain flax).
+  c.generator = dict(latent_dim=100, latent_distribution='normal', base_width=arg.width,
+                     transpose_impl='fast')
+  c.discriminator = dict(base_width=arg.width, conv_impl='fast')
   c.objective = 'nonsaturating'
   c.batch_size = 64
   c.num_train_steps = 5000

@@ -93,6 +93,25 @@ def test_dcgan_fast_transposed_convolution_computes_the_plain_model(res):
     np.testing.assert_allclose(a, b, rtol=2e-3, atol=2e-4 * float(jnp.max(jnp.abs(b))))
 
 
+def test_dcgan_fast_discriminator_computes_the_plain_model():
+  fast = dcgan.Discriminator(base_width=4, conv_impl='fast')
+  plain = dcgan.Discriminator(base_width=4, conv_impl='lax')
+  x = jax.random.normal(jax.random.key(0), (3, 32, 32, 3))
+  variables = _init(fast, x)
+
+  def loss(params, x, module):
+    logits, _ = module.apply({**variables, 'params': params}, x, train=True,
+                             mutable=['batch_stats'])
+    return jnp.sum(jnp.sin(logits))
+
+  grad = jax.jit(jax.value_and_grad(loss, argnums=(0, 1)), static_argnums=2)
+  (l_fast, g_fast), (l_plain, g_plain) = grad(variables['params'], x, fast), grad(
+      variables['params'], x, plain)
+  np.testing.assert_allclose(l_fast, l_plain, rtol=1e-5)
+  for a, b in zip(jax.tree.leaves(g_fast), jax.tree.leaves(g_plain)):
+    np.testing.assert_allclose(a, b, rtol=2e-3, atol=2e-4 * float(jnp.max(jnp.abs(b))))
+
+
 def test_dcgan_rejects_unsupported_resolution():
   with pytest.raises(ValueError, match='28, 32, 64'):
     _init(dcgan.Generator(output_shape=(30, 30, 1)), jnp.zeros((1, 100)))

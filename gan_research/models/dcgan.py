@@ -12,7 +12,7 @@ import flax.linen as nn
 import jax.numpy as jnp
 
 from gan_research.models import layers
-from gan_research.ops import conv_transpose
+from gan_research.ops import conv, conv_transpose
 
 _BN = dict(momentum=0.9, epsilon=1e-5)  # PyTorch's BatchNorm2d defaults (momentum 0.1 there)
 
@@ -67,14 +67,19 @@ class Generator(nn.Module):
 
 class Discriminator(nn.Module):
   base_width: int = 64  # width of the first layer; doubles with each downsampling (ndf)
+  # 'fast': strided convolutions with an im2col backward (ops/conv.py); 'lax': flax.linen.Conv.
+  conv_impl: str = 'fast'
 
   @nn.compact
   def __call__(self, x, *, train: bool):
+    if self.conv_impl not in ('fast', 'lax'):
+      raise ValueError(f"Unknown conv_impl {self.conv_impl!r}; valid: ['fast', 'lax'].")
+    strided_conv = conv.Conv if self.conv_impl == 'fast' else nn.Conv
     start, n = _start_size(x.shape[1]), _num_doublings(x.shape[1])
     init = layers.dcgan_init()
     h = x
     for i in range(n):
-      h = nn.Conv(self.base_width * 2 ** i, (4, 4), strides=(2, 2), padding=((1, 1), (1, 1)),
+      h = strided_conv(self.base_width * 2 ** i, (4, 4), strides=(2, 2), padding=((1, 1), (1, 1)),
                   use_bias=i == 0, kernel_init=init)(h)
       if i > 0:
         h = nn.BatchNorm(use_running_average=not train, **_BN)(h)

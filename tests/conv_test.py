@@ -1,0 +1,44 @@
+"""ops.conv.conv2d equals lax.conv_general_dilated in value and in both gradients."""
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from jax import lax
+
+from gan_research.ops import conv
+
+
+@pytest.mark.parametrize('shape,kernel,strides,padding', [
+    ((3, 28, 28, 1), (4, 4, 1, 8), (2, 2), ((1, 1), (1, 1))),
+    ((2, 14, 14, 8), (4, 4, 8, 16), (2, 2), ((1, 1), (1, 1))),
+    ((2, 7, 7, 16), (7, 7, 16, 1), (1, 1), ((0, 0), (0, 0))),
+    ((2, 9, 11, 3), (3, 3, 3, 5), (2, 1), ((1, 0), (2, 1))),
+])
+def test_conv2d_value_and_gradients_equal_lax(shape, kernel, strides, padding):
+  x = jax.random.normal(jax.random.key(0), shape)
+  w = jax.random.normal(jax.random.key(1), kernel)
+  plain = lambda x, w: lax.conv_general_dilated(x, w, strides, padding,
+                                                dimension_numbers=('NHWC', 'HWIO', 'NHWC'))
+  fast = lambda x, w: conv.conv2d(x, w, strides, padding)
+  y, vjp = jax.vjp(fast, x, w)
+  y_ref, vjp_ref = jax.vjp(plain, x, w)
+  np.testing.assert_allclose(y, y_ref, rtol=1e-5, atol=1e-4)
+  g = jax.random.normal(jax.random.key(2), y.shape)
+  for got, want in zip(jax.jit(vjp)(g), vjp_ref(g)):
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4 * float(jnp.abs(want).max()))
+
+
+def test_second_order_gradient_for_penalties():
+  # R1 / WGAN-GP differentiate an input gradient again: the custom VJP must support that.
+  x = jax.random.normal(jax.random.key(0), (2, 8, 8, 3))
+  w = jax.random.normal(jax.random.key(1), (4, 4, 3, 4))
+  pad = ((1, 1), (1, 1))
+
+  def penalty(w, fn):
+    grad_x = jax.grad(lambda x: jnp.sum(fn(x, w) ** 2))(x)
+    return jnp.sum(grad_x ** 2)
+
+  fast = lambda x, w: conv.conv2d(x, w, (2, 2), pad)
+  plain = lambda x, w: lax.conv_general_dilated(x, w, (2, 2), pad,
+                                                dimension_numbers=('NHWC', 'HWIO', 'NHWC'))
+  np.testing.assert_allclose(jax.grad(penalty)(w, fast), jax.grad(penalty)(w, plain), rtol=1e-4)
