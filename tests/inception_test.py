@@ -5,7 +5,9 @@ the loader, and a torch re-implementation of pytorch-fid's network (torchvision'
 FIDInceptionA/C/E_1/E_2 patches, written out here because torchvision is not a dependency) run on
 the same random weights checks the layout conventions (OIHW -> HWIO, asymmetric 1x7 / 7x1
 padding, count_include_pad=False, E_2's max pool, BN eps) and the resize, to float tolerance.
-Inputs are 75x75 (the smallest the architecture allows) except one end-to-end 299 check.
+Small checks use 139x139 inputs, not the minimum 75: at 75 the Mixed_7 blocks see 1x1 maps, where
+E_2's max pool, the avg pools and the 1x3/3x1 paddings all reduce to the identity and would go
+untested (at 139 they see 3x3). One end-to-end check runs at 299.
 """
 import numpy as np
 import pytest
@@ -24,6 +26,7 @@ needs_torch = pytest.mark.skipif(torch is None, reason='torch is not installed: 
 
 # From pytorch-fid's fid_inception_v3(): 94 BasicConv2d (conv.weight + 4 BN tensors each) + fc.
 NUM_STATE_DICT_KEYS = 94 * 5 + 2
+SMALL = 139  # pixels; see the module docstring
 SPOT_SHAPES = {
     'Conv2d_1a_3x3.conv.weight': (32, 3, 3, 3),
     'Conv2d_4a_3x3.bn.running_var': (192,),
@@ -316,17 +319,17 @@ def torch_net(state_dict):
 
 
 @needs_torch
-@pytest.mark.parametrize('size', [75, 299])
+@pytest.mark.parametrize('size', [SMALL, inception.INPUT_SIZE])
 def test_matches_torch_network_on_same_weights(torch_net, npz_path, size):
   """pool3, IS probabilities and logits of Flax vs the torch network on pytorch-fid's pipeline."""
   rng = np.random.default_rng(2)
-  # Our convention: NHWC in [-1, 1]; 32x32 RGB and 28x28 grey (repeated to 3 channels).
-  images = {'rgb': rng.uniform(-1, 1, (2, 32, 32, 3)).astype(np.float32),
-            'grey': rng.uniform(-1, 1, (2, 28, 28, 1)).astype(np.float32)}
-  if size != inception.INPUT_SIZE:  # the 299 run is the slow one: one image kind is enough
-    images['large'] = rng.uniform(-1, 1, (2, 160, 160, 3)).astype(np.float32)  # downsampled
+  # Our convention: NHWC in [-1, 1]. Each input size costs a compilation, so: 32x32 RGB
+  # (upsampled) and 200x200 RGB (downsampled) at 139, 28x28 grey (repeated to RGB) at 299.
+  if size == inception.INPUT_SIZE:
+    images = {'grey': rng.uniform(-1, 1, (2, 28, 28, 1)).astype(np.float32)}
   else:
-    del images['grey']
+    images = {'rgb': rng.uniform(-1, 1, (2, 32, 32, 3)).astype(np.float32),
+              'large': rng.uniform(-1, 1, (2, 200, 200, 3)).astype(np.float32)}
   net = inception.load_inception(npz_path, batch_size=2, input_size=size)
   for kind, x in images.items():
     features, probs = net.features_and_probs(x)
@@ -344,11 +347,13 @@ def test_matches_torch_network_on_same_weights(torch_net, npz_path, size):
 
 @needs_torch
 def test_logits_with_and_without_bias_match_torch(torch_net, state_dict):
+  import jax
   variables = inception.from_state_dict(state_dict)
-  x = np.random.default_rng(3).uniform(-1, 1, (2, 75, 75, 3)).astype(np.float32)
-  out = inception.InceptionV3().apply(variables, x)
+  x = np.random.default_rng(3).uniform(-1, 1, (2, SMALL, SMALL, 3)).astype(np.float32)
+  out = jax.jit(inception.InceptionV3().apply)(variables, x)
   with torch.no_grad():
-    _, t_unbiased, t_logits = torch_net(torch.from_numpy((x + 1) / 2).permute(0, 3, 1, 2), 75)
+    _, t_unbiased, t_logits = torch_net(torch.from_numpy((x + 1) / 2).permute(0, 3, 1, 2),
+                                        SMALL)
   for ours, theirs in ((out['logits_unbiased'], t_unbiased), (out['logits'], t_logits)):
     theirs = theirs.numpy()
     np.testing.assert_allclose(ours, theirs, atol=2e-4 * np.abs(theirs).max(), rtol=1e-3)
