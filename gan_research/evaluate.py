@@ -10,6 +10,9 @@ curves over steps mix both. Real-data features are cached in DIR/eval_cache/.
 Example (MNIST, digit classifier from `python -m gan_research.metrics.train_classifier`):
   python -m gan_research.evaluate --workdir=runs/dcgan --metrics=fid,kid,is,pr \
       --num_samples=10000 --classifier=/tmp/mnist_classifier
+Example (RGB data, the standard FID InceptionV3; weights: see gan_research/metrics/inception.py):
+  python -m gan_research.evaluate --workdir=runs/cifar10 --metrics=fid,is \
+      --extractor=fid_inception --inception_weights=pt_inception-2015-12-05-6726825d.pth
 """
 import json
 
@@ -27,6 +30,9 @@ _NUM_SAMPLES = flags.DEFINE_integer('num_samples', None, 'Generated images per m
 _CLASSIFIER = flags.DEFINE_string('classifier', None, 'Digit classifier directory for the '
                                   'fid_mnist extractor (default: the run config\'s '
                                   'classifier_path, if any).')
+_INCEPTION_WEIGHTS = flags.DEFINE_string(
+    'inception_weights', None, "pytorch-fid's pt_inception-2015-12-05-6726825d.pth (or its .npz "
+    "conversion) for the fid_inception extractor (default: the run config's, if any).")
 _EXTRACTOR = flags.DEFINE_string('extractor', None, 'Feature extractor name (default: the run '
                                   "config's, else fid_mnist).")
 _REFERENCE_SPLIT = flags.DEFINE_string('reference_split', None, 'Real-data split compared with '
@@ -46,7 +52,8 @@ def eval_config(name, run_config, **overrides):
 
 
 def evaluate(workdir, metric_names, *, num_samples=None, classifier_path=None,
-             extractor=None, reference_split=None, num_reference=None, step=None, seed=0):
+             inception_weights=None, extractor=None, reference_split=None, num_reference=None,
+             step=None, seed=0):
   """Evaluates a checkpoint of `workdir`, appends the values to its metrics.jsonl.
 
   Options left None come from the run's config.evals.<name>, else the evaluator's defaults.
@@ -56,7 +63,8 @@ def evaluate(workdir, metric_names, *, num_samples=None, classifier_path=None,
   if unknown or not metric_names:
     raise ValueError(f'Unknown or no metrics {unknown}; valid: {sorted(metrics.EVALUATORS)}.')
   experiment, state = train.restore(workdir, step)
-  overrides = dict(num_samples=num_samples, classifier_path=classifier_path, extractor=extractor,
+  overrides = dict(num_samples=num_samples, classifier_path=classifier_path,
+                   inception_weights=inception_weights, extractor=extractor,
                    reference_split=reference_split, num_reference=num_reference)
   evaluators = [metrics.EVALUATORS[name](eval_config(name, experiment.config, **overrides),
                                          experiment.source, workdir) for name in metric_names]
@@ -84,7 +92,8 @@ def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
   result = evaluate(_WORKDIR.value, _METRICS.value, num_samples=_NUM_SAMPLES.value,
-                    classifier_path=_CLASSIFIER.value, extractor=_EXTRACTOR.value,
+                    classifier_path=_CLASSIFIER.value,
+                    inception_weights=_INCEPTION_WEIGHTS.value, extractor=_EXTRACTOR.value,
                     reference_split=_REFERENCE_SPLIT.value, num_reference=_NUM_REFERENCE.value,
                     step=_STEP.value, seed=_SEED.value)
   print(json.dumps(result))

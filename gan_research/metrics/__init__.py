@@ -7,8 +7,9 @@ The formulas are importable for features of your own: `metrics.fid(a, b)`, `metr
 `metrics.inception_score(probs)`, `metrics.precision_recall(real, fake, k=3)`.
 
 Sample-based evaluators (evaluators.py): `fid`, `kid`, `is`, `pr` on the features of a named
-extractor (extractors.py; `fid_mnist` is the digit classifier of digit_classifier.py), and
-`stacked_mnist_modes`; their metric names are listed in evaluators.py.
+extractor (extractors.py; `fid_mnist` is the digit classifier of digit_classifier.py,
+`fid_inception` the standard FID InceptionV3 of inception.py), and `stacked_mnist_modes`; their
+metric names are listed in evaluators.py.
 """
 from gan_research.metrics.fid import fid
 from gan_research.metrics.inception_score import inception_score

@@ -1,8 +1,9 @@
 """Sample-based evaluators: fid, kid, is, pr (on extractor features) and stacked_mnist_modes.
 
 Configured as `config.evals.<name> = dict(every_steps=..., num_samples=..., extractor='fid_mnist',
-classifier_path=...)`, plus optionally `reference_split` ('test'), `num_reference` (defaults to
-num_samples) and the reference's `dataset`/`data_dir`/`image_size` (default: the run's config).
+classifier_path=...)` (or `extractor='fid_inception', inception_weights=PATH`), plus optionally
+`reference_split` ('test'), `num_reference` (defaults to num_samples) and the reference's
+`dataset`/`data_dir`/`image_size` (default: the run's config).
 
 Metric names are `<evaluator>/<extractor>` for a single number and
 `<evaluator>/<extractor>_<statistic>` otherwise, so values from different feature networks never
@@ -47,7 +48,8 @@ class _SampleEvaluator:
       raise ValueError(f'{self.name}: num_samples must be >= 2; got {self.num_samples}.')
     self.extractor = extractors.get_extractor(
         eval_config.get('extractor', 'fid_mnist'),
-        classifier_path=eval_config.get('classifier_path'))
+        classifier_path=eval_config.get('classifier_path'),
+        inception_weights=eval_config.get('inception_weights'))
     self.feature_key = self.extractor.cache_key
 
   def __call__(self, sample_fn, rng):

@@ -7,8 +7,10 @@ extractors are not comparable.
 
 - `fid_mnist`: the digit classifier of `digit_classifier.py` (penultimate layer, 256-D, and its
   softmax over the 10 digits); needs `classifier_path`.
-- `fid_inception`: InceptionV3 pool3 (2048-D) and logits as in TTUR / pytorch-fid (Heusel et al.
-  2017); a slot only, until the converted InceptionV3 weights are available.
+- `fid_inception`: InceptionV3 pool3 (2048-D) and the softmax over its 1008 classes, the network
+  of TTUR / pytorch-fid (Heusel et al. 2017) in Flax (`inception.py`); needs `inception_weights`,
+  the path of pytorch-fid's pt_inception-2015-12-05-6726825d.pth (or its .npz conversion; how to
+  get it is in inception.py's docstring). Images are resized to 299x299 as pytorch-fid does.
 """
 import functools
 import os
@@ -16,7 +18,7 @@ from typing import NamedTuple, Optional
 
 import numpy as np
 
-from gan_research.metrics import digit_classifier
+from gan_research.metrics import digit_classifier, inception
 
 
 class Features(NamedTuple):
@@ -42,6 +44,7 @@ class Extractor:
 
 # fid, kid, is and pr each build their extractor: one load and one compilation serve them all.
 _load_classifier = functools.lru_cache(maxsize=4)(digit_classifier.load_classifier)
+_load_inception = functools.lru_cache(maxsize=2)(inception.load_inception)
 
 
 def fid_mnist(classifier_path=None, **unused) -> Extractor:
@@ -59,14 +62,13 @@ def fid_mnist(classifier_path=None, **unused) -> Extractor:
   return extractor
 
 
-def fid_inception(**unused) -> Extractor:
-  """InceptionV3 (TTUR / pytorch-fid weights): not available yet."""
+def fid_inception(inception_weights=None, **unused) -> Extractor:
+  """pytorch-fid's FID InceptionV3: pool3 features [N, 2048], IS softmax [N, 1008]."""
   del unused
-  raise NotImplementedError(
-      "extractor 'fid_inception' needs the InceptionV3 FID weights (pt_inception-2015-12-05, as "
-      'used by TTUR and pytorch-fid) converted to Flax; they are not in this project yet. Use '
-      "extractor='fid_mnist' for MNIST, or add the weights and implement "
-      'gan_research.metrics.extractors.fid_inception.')
+  if not inception_weights:
+    raise ValueError(inception.missing_weights_message("extractor 'fid_inception'"))
+  network = _load_inception(os.path.abspath(os.path.expanduser(inception_weights)))
+  return Extractor('fid_inception', network.features_and_probs, network.fingerprint)
 
 
 EXTRACTORS = {'fid_mnist': fid_mnist, 'fid_inception': fid_inception}
