@@ -8,7 +8,10 @@ min/max), the input pipeline's batches/s alone, FLOPs per step from XLA's cost a
 achieved FLOP/s as a fraction of a float32 matmul peak measured on the same device.
 """
 import json
+import os
 import statistics
+import subprocess
+import sys
 import time
 
 import jax
@@ -24,6 +27,9 @@ _CONFIG = config_flags.DEFINE_config_file('config', None, 'Experiment config fil
 _WINDOWS = flags.DEFINE_integer('windows', 5, 'Timed windows.')
 _WINDOW_STEPS = flags.DEFINE_integer('window_steps', 10, 'Train steps per window.')
 _WARMUP = flags.DEFINE_integer('warmup_steps', 3, 'Steps after compilation before timing.')
+_TORCH = flags.DEFINE_bool('torch_reference', False,
+                           'DCGAN only: also time the PyTorch reference (benchmarks/torch_dcgan.py, '
+                           'same sizes, channels_last) right after, and print the ratio.')
 flags.mark_flags_as_required(['config'])
 
 
@@ -100,10 +106,32 @@ def benchmark(config, windows, window_steps, warmup_steps):
   }
 
 
+def torch_reference(config, windows, window_steps, warmup_steps):
+  """Runs benchmarks/torch_dcgan.py with the experiment's sizes; returns its JSON result."""
+  if config.model != 'dcgan':
+    raise ValueError('--torch_reference exists for the dcgan experiment only.')
+  script = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                        'benchmarks', 'torch_dcgan.py')
+  channels = 1 if config.dataset == 'mnist' else 3
+  cmd = [sys.executable, script, f'--image-size={config.image_size}',
+         f'--batch-size={config.batch_size}', f'--channels={channels}',
+         f'--nz={config.generator.latent_dim}', f'--ngf={config.generator.base_width}',
+         f'--ndf={config.discriminator.base_width}', '--channels-last',
+         f'--windows={windows}', f'--steps-per-window={window_steps}',
+         f'--warmup-steps={warmup_steps}']
+  out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+  return json.loads(out.strip().splitlines()[-1])
+
+
 def main(argv):
   del argv
-  print(json.dumps(benchmark(_CONFIG.value, _WINDOWS.value, _WINDOW_STEPS.value,
-                             _WARMUP.value)))
+  ours = benchmark(_CONFIG.value, _WINDOWS.value, _WINDOW_STEPS.value, _WARMUP.value)
+  print(json.dumps(ours), flush=True)
+  if _TORCH.value:
+    ref = torch_reference(_CONFIG.value, _WINDOWS.value, _WINDOW_STEPS.value, _WARMUP.value)
+    print(json.dumps(ref))
+    print(json.dumps({'experiment': ours['experiment'], 'ratio_ours_over_torch':
+                      round(ours['steps_per_sec'] / ref['steps_per_sec'], 2)}))
 
 
 if __name__ == '__main__':
