@@ -67,6 +67,28 @@ def to_uint8(images) -> np.ndarray:
   return np.clip(np.round((np.asarray(images, np.float32) + 1.0) * 127.5), 0, 255).astype(np.uint8)
 
 
+def check_generated(images, channels, network: str) -> np.ndarray:
+  """Validates NHWC float images in [-1, 1] for a feature network; returns float32 numpy.
+
+  `channels` is the tuple of channel counts the network takes.
+  """
+  x = np.asarray(images)
+  if x.ndim != 4 or x.shape[-1] not in channels:
+    raise ValueError(f'{network} needs NHWC images with {" or ".join(map(str, channels))} '
+                     f'channel(s); got shape {x.shape}.')
+  if x.shape[0] == 0:
+    raise ValueError(f'No images for {network} (N = 0).')
+  x = x.astype(np.float32)
+  if not np.all(np.isfinite(x)):
+    raise ValueError('Images contain NaN or inf: the generator diverged.')
+  lo, hi = float(x.min()), float(x.max())
+  # A little slack for float rounding of tanh outputs; anything beyond is another scale.
+  if lo < -1.01 or hi > 1.01:
+    raise ValueError(f'Images must be floats in [-1, 1]; got values in [{lo:.3g}, {hi:.3g}]. '
+                     'Convert uint8 images with gan_research.data.images.to_float.')
+  return np.clip(x, -1.0, 1.0)
+
+
 def resize(images: np.ndarray, size: int) -> np.ndarray:
   """Centre-crops to a square and resizes uint8 [N, H, W, C] images to size x size.
 

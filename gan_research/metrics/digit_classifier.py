@@ -59,23 +59,9 @@ def to_classifier_input(images) -> jnp.ndarray:
 
 
 def check_images(images, channels=1) -> np.ndarray:
-  """Validates generated/real images for the classifier; returns float32 numpy NHWC."""
-  x = np.asarray(images)
-  if x.ndim != 4 or x.shape[-1] != channels:
-    raise ValueError(f'The digit classifier needs NHWC images with {channels} channel(s); got '
-                     f'shape {x.shape}. (Stacked MNIST samples are scored channel by channel by '
-                     'the stacked_mnist_modes evaluator.)')
-  if x.shape[0] == 0:
-    raise ValueError('No images to classify (N = 0).')
-  x = x.astype(np.float32)
-  if not np.all(np.isfinite(x)):
-    raise ValueError('Images contain NaN or inf: the generator diverged.')
-  lo, hi = float(x.min()), float(x.max())
-  # A little slack for float rounding of tanh outputs; anything beyond is another scale.
-  if lo < -1.01 or hi > 1.01:
-    raise ValueError(f'Images must be floats in [-1, 1]; got values in [{lo:.3g}, {hi:.3g}]. '
-                     'Convert uint8 images with gan_research.data.images.to_float.')
-  return np.clip(x, -1.0, 1.0)
+  """Validates images for the classifier (Stacked MNIST is scored channel by channel by the
+  stacked_mnist_modes evaluator); returns float32 numpy NHWC in [-1, 1]."""
+  return image_data.check_generated(images, (channels,), 'The digit classifier')
 
 
 class DigitClassifier:

@@ -48,6 +48,8 @@ import jax.numpy as jnp
 import numpy as np
 from flax import traverse_util
 
+from gan_research.data import images as image_data
+
 INPUT_SIZE = 299  # pixels; what the 2015 graph and every published FID use
 MIN_INPUT_SIZE = 75  # smallest input whose feature maps stay >= 1 pixel (tests use it)
 NUM_CLASSES = 1008  # the 2015 graph's fc: 1000 ImageNet classes + 8 unused
@@ -361,20 +363,7 @@ def read_state_dict(path) -> dict:
 
 def check_images(images) -> np.ndarray:
   """Validates NHWC float images in [-1, 1] with 1 or 3 channels; returns float32 numpy."""
-  x = np.asarray(images)
-  if x.ndim != 4 or x.shape[-1] not in (1, 3):
-    raise ValueError(f'InceptionV3 needs NHWC images with 1 or 3 channels; got shape {x.shape}.')
-  if x.shape[0] == 0:
-    raise ValueError('No images to embed (N = 0).')
-  x = x.astype(np.float32)
-  if not np.all(np.isfinite(x)):
-    raise ValueError('Images contain NaN or inf: the generator diverged.')
-  lo, hi = float(x.min()), float(x.max())
-  # A little slack for float rounding of tanh outputs; anything beyond is another scale.
-  if lo < -1.01 or hi > 1.01:
-    raise ValueError(f'Images must be floats in [-1, 1]; got values in [{lo:.3g}, {hi:.3g}]. '
-                     'Convert uint8 images with gan_research.data.images.to_float.')
-  return np.clip(x, -1.0, 1.0)
+  return image_data.check_generated(images, (1, 3), 'InceptionV3')
 
 
 class FIDInception:

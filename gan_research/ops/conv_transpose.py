@@ -15,7 +15,6 @@ size k, stride s and the padding (pa, pb) that lax.conv_transpose gives the dila
 that is, x[i] reaches y[o] through tap t exactly when o = s*i + pa - t, and the output length is
 m = (n - 1)*s + 1 + pa + pb - k + 1.
 """
-import dataclasses
 import functools
 from typing import Any, Callable, NamedTuple, Sequence, Tuple, Union
 
