@@ -166,7 +166,7 @@ def test_input_handling_grey_and_range():
   assert x.min() >= -1 and x.max() <= 1
   with pytest.raises(ValueError, match=r'\[-1, 1\]'):
     inception.check_images(grey * 255)
-  with pytest.raises(ValueError, match='1 or 3 channels'):
+  with pytest.raises(ValueError, match='1 or 3 channel'):
     inception.check_images(np.zeros((2, 28, 28, 2)))
 
 
