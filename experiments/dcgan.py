@@ -8,6 +8,8 @@ Time:     28x28, batch 64: about TODO steps/s on a 2-core CPU; 5000 steps in abo
 Expected: recognisable digits in samples/step_*.png after ~2000 steps; losses stay bounded
           (loss/d ~ 0.5-1.4, loss/g ~ 0.7-3).
 """
+import os
+
 from gan_research import config_lib
 
 
@@ -29,6 +31,14 @@ def get_config(arg=None):
   c.log_every_steps = 100
   c.checkpoint_every_steps = 1000
   c.sample_every_steps = 500
+  # Off by default (every_steps = -1); e.g. --config.evals.fid.every_steps=1000. The fid_mnist
+  # features come from the digit classifier of
+  # `python -m gan_research.metrics.train_classifier --out=DIR` (classifier_path or the
+  # GAN_RESEARCH_CLASSIFIER environment variable).
+  classifier = os.environ.get('GAN_RESEARCH_CLASSIFIER', '')
+  for name in ('fid', 'kid', 'is', 'pr'):
+    c.evals[name] = dict(every_steps=-1, num_samples=10_000, extractor='fid_mnist',
+                         classifier_path=classifier)
   if arg.runlocal:
     c.num_train_steps, c.batch_size = 20, 16
     c.generator.base_width = c.discriminator.base_width = 8

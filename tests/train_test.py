@@ -138,3 +138,15 @@ def test_bad_config_values_fail_clearly(tmp_path):
     train.train_and_evaluate(toy_config(penalty='r1'), str(tmp_path))
   with pytest.raises(ValueError, match="valid objectives"):
     train.train_and_evaluate(toy_config(objective='wgan'), str(tmp_path))
+
+
+def test_evaluators_switched_off_by_negative_every_steps():
+  import ml_collections
+  from gan_research import metrics
+  source = data.get_source(toy_config())
+  evals = ml_collections.ConfigDict({'modes': {'every_steps': -1}})
+  assert metrics.build_evaluators(evals, source, None) == {}
+  evals.modes.every_steps = 0
+  assert list(metrics.build_evaluators(evals, source, None)) == ['modes']
+  with pytest.raises(ValueError, match="valid evaluators: .*fid.*modes"):
+    metrics.build_evaluators(ml_collections.ConfigDict({'fdi': {}}), source, None)

@@ -50,13 +50,17 @@ EVALUATORS = {
 
 
 def build_evaluators(evals_config, source, workdir):
-  """{name: (every_steps, evaluator)} for each entry of config.evals."""
+  """{name: (every_steps, evaluator)} for each enabled entry of config.evals.
+
+  every_steps > 0 runs an evaluator on that schedule and at the last step, 0 at the last step
+  only, and < 0 not at all (so experiment files can declare evaluators that flags switch on).
+  """
   unknown = set(evals_config) - set(EVALUATORS)
   if unknown:
     raise ValueError(f'Unknown evaluators {sorted(unknown)}; valid evaluators: '
                      f'{sorted(EVALUATORS)}.')
   return {name: (cfg.get('every_steps', 0), EVALUATORS[name](cfg, source, workdir))
-          for name, cfg in evals_config.items()}
+          for name, cfg in evals_config.items() if cfg.get('every_steps', 0) >= 0}
 
 
 def run_evaluators(evaluators, sample_fn, rng):
