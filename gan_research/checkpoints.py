@@ -27,6 +27,9 @@ class Checkpointer:
   def restore(self, target, step=None):
     """Restores into the shapes, dtypes and shardings of `target` (arrays or ShapeDtypeStructs)."""
     step = self.latest_step() if step is None else step
+    if step not in self.manager.all_steps():
+      raise FileNotFoundError(f'No checkpoint for step {step} in {self.directory}; available '
+                              f'steps: {sorted(self.manager.all_steps())}.')
     abstract = jax.tree.map(ocp.utils.to_shape_dtype_struct, target)
     try:
       return self.manager.restore(step, args=ocp.args.StandardRestore(abstract))
