@@ -7,9 +7,10 @@ import textwrap
 
 import jax
 import numpy as np
+import pytest
 
 from conftest import REPO
-from gan_research import config_lib, train
+from gan_research import config_lib, parallel, train
 from train_test import toy_config
 
 # Each process joins the run, trains into the shared workdir, and dumps its own copy of the
@@ -79,3 +80,36 @@ def test_two_processes_train_like_one(tmp_path):
                                     str(tmp_path / 'single'))
   for a, b in zip(multi, jax.tree.leaves(single)):
     np.testing.assert_allclose(a, np.asarray(b), rtol=1e-5, atol=1e-6)
+
+
+def _record_initialize(monkeypatch):
+  calls = []
+  monkeypatch.setattr(jax.distributed, 'initialize', lambda *args: calls.append(args))
+  return calls
+
+
+def test_initialize_distributed_only_when_asked(monkeypatch):
+  calls = _record_initialize(monkeypatch)
+  slurm = dict(SLURM_JOB_ID='7', SLURM_STEP_NODELIST='gpu[1-2]', SLURM_PROCID='1',
+               SLURM_LOCALID='0')
+  assert not parallel.initialize_distributed(environ={})  # a laptop: nothing to join
+  assert not parallel.initialize_distributed(environ=dict(slurm, SLURM_NTASKS='1'))
+  assert not parallel.initialize_distributed(environ=dict(slurm, SLURM_NTASKS='2'), mode='off')
+  assert calls == []
+  assert parallel.initialize_distributed(environ=dict(slurm, SLURM_NTASKS='2'))
+  assert parallel.initialize_distributed(environ={'TPU_WORKER_HOSTNAMES': 'w0,w1'})
+  assert parallel.initialize_distributed(environ={}, mode='on')
+  assert parallel.initialize_distributed('10.0.0.1:1234', 4, 3, environ={})
+  assert calls == [(), (), (), ('10.0.0.1:1234', 4, 3)]
+
+
+@pytest.mark.parametrize('args,message', [
+    (('10.0.0.1:1234', None, 0), 'needs --num_processes and --process_id'),
+    (('10.0.0.1:1234', 2, 2), r'--process_id=2 must be in \[0, --num_processes=2\)'),
+    ((None, 2, 0), 'need --coordinator_address'),
+])
+def test_initialize_distributed_rejects_partial_flags(monkeypatch, args, message):
+  calls = _record_initialize(monkeypatch)
+  with pytest.raises(ValueError, match=message):
+    parallel.initialize_distributed(*args, environ={})
+  assert calls == []
