@@ -1,16 +1,20 @@
-"""Multi-host training: 2 CPU processes (gloo collectives) give one run, equal to 1 process."""
+"""Multi-host training: 2 CPU processes (gloo collectives) give one run, equal to 1 process,
+and stop together on SIGTERM."""
 import os
+import re
+import signal
 import socket
 import subprocess
 import sys
 import textwrap
+import time
 
 import jax
 import numpy as np
 import pytest
 
 from conftest import REPO
-from gan_research import config_lib, parallel, train
+from gan_research import config_lib, parallel, preemption, train
 from train_test import toy_config
 
 # Each process joins the run, trains into the shared workdir, and dumps its own copy of the
@@ -113,3 +117,39 @@ def test_initialize_distributed_rejects_partial_flags(monkeypatch, args, message
   with pytest.raises(ValueError, match=message):
     parallel.initialize_distributed(*args, environ={})
   assert calls == []
+
+
+def test_sigterm_to_one_process_stops_both_at_the_same_step(tmp_path):
+  # Through the command line (the launchers' --coordinator_address flags); only process 1 is
+  # signalled, as when a scheduler reaches one host first.
+  env = dict(os.environ, PYTHONPATH=REPO + os.pathsep + os.environ.get('PYTHONPATH', ''))
+  port, workdir = _free_port(), tmp_path / 'run'
+  args = ['--config=experiments/toy_2d.py:runlocal', f'--workdir={workdir}',
+          '--config.batch_size=64', '--config.num_train_steps=10000000',
+          '--config.log_every_steps=10', '--config.checkpoint_every_steps=1000000',
+          '--config.sample_every_steps=0', f'--coordinator_address=127.0.0.1:{port}',
+          '--num_processes=2']
+  children = [subprocess.Popen([sys.executable, '-m', 'gan_research.main', *args,
+                                f'--process_id={i}'], cwd=REPO, env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True) for i in range(2)]
+  outputs = []
+  try:
+    deadline = time.time() + 120
+    while not (workdir / 'metrics.jsonl').exists():
+      assert all(c.poll() is None for c in children), [c.communicate() for c in children]
+      assert time.time() < deadline, 'no progress in time'
+      time.sleep(0.2)
+    children[1].send_signal(signal.SIGTERM)
+    for child in children:
+      outputs.append(child.communicate(timeout=60)[1])
+  finally:
+    for child in children:
+      child.kill()
+  steps = []
+  for child, who, err in zip(children, ('another process', 'SIGTERM'), outputs):
+    assert child.returncode == 0, err[-3000:]
+    match = re.search(rf'Stopped by {who} after step (\d+); saved', err)
+    assert match, err[-3000:]
+    steps.append(int(match.group(1)))
+  assert steps[0] == steps[1] and steps[0] % preemption.CHECK_EVERY_STEPS == 0, steps
+  assert os.path.isdir(workdir / 'checkpoints' / str(steps[0]))
