@@ -47,10 +47,13 @@ class Unconditional:
     return self.generator.apply({'params': g_params, **g_state}, z, train=train), g_state
 
   def _discriminate(self, d_params, d_state, x):
+    """D's logits, in float32 whatever D computes in: objectives and penalties reduce them."""
     if d_state:
-      return self.discriminator.apply({'params': d_params, **d_state}, x, train=True,
-                                      mutable=list(d_state))
-    return self.discriminator.apply({'params': d_params}, x, train=True), d_state
+      logits, d_state = self.discriminator.apply({'params': d_params, **d_state}, x, train=True,
+                                                 mutable=list(d_state))
+    else:
+      logits = self.discriminator.apply({'params': d_params}, x, train=True)
+    return logits.astype(jnp.float32), d_state
 
   def d_loss(self, d_params, d_state, g_params, g_state, extras, batch, rng, regularize):
     del extras

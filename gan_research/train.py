@@ -16,7 +16,7 @@ import numpy as np
 from absl import logging
 
 from gan_research import checkpoints, config_lib, data, games, metrics, models, optimizers
-from gan_research import parallel, steps, train_state, writers
+from gan_research import parallel, preemption, steps, train_state, writers
 from gan_research.data.pipeline import Prefetcher
 from gan_research.figures import plots
 
@@ -47,7 +47,14 @@ class Experiment:
     return jax.jit(init, out_shardings=parallel.replicated(self.mesh))(rng)
 
   def abstract_state(self):
-    return jax.eval_shape(self.init_state, jax.random.key(0))
+    """Shapes, dtypes and (replicated) shardings of the TrainState, without computing it.
+
+    The shardings make a restore lay the arrays out on this process's mesh, whatever topology
+    wrote the checkpoint (Orbax refuses to guess when a multi-host run wrote it).
+    """
+    sharding = parallel.replicated(self.mesh)
+    return jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=sharding),
+                        jax.eval_shape(self.init_state, jax.random.key(0)))
 
   def make_train_step(self):
     config = self.config
@@ -71,7 +78,8 @@ class Experiment:
       params = state.ema_params if state.ema_params is not None else state.g.params
       z = models.sample_latent(rng, (chunk, self.game.generator.latent_dim),
                                self.game.generator.latent_distribution)
-      return self.game.generate(params, state.g.state, z, train=False)[0]
+      # float32 whatever config.compute_dtype is: samples are plotted, saved and evaluated.
+      return self.game.generate(params, state.g.state, z, train=False)[0].astype(jnp.float32)
 
     def sample_fn(state, rng, n):
       parts = [sample_chunk(state, r) for r in jax.random.split(rng, -(-n // chunk))]
@@ -114,7 +122,11 @@ def _rngs(seed):
 
 
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str):
-  """Trains (or resumes) the experiment `config` in `workdir`; returns the final TrainState."""
+  """Trains (or resumes) the experiment `config` in `workdir`; returns the final TrainState.
+
+  Call it on every process of a multi-host run. On SIGTERM it finishes the current step, saves a
+  checkpoint and returns that step's state (a rerun resumes from it).
+  """
   os.makedirs(workdir, exist_ok=True)
   experiment = build(config)
   is_main = jax.process_index() == 0
@@ -167,6 +179,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str):
   def every(n, step):
     return (n > 0 and step % n == 0) or step == total
 
+  stop = preemption.StopOnSignal(process_count=jax.process_count())
+  stop.install()
   try:
     t0 = time.perf_counter()
     for step in range(start + 1, total + 1):
@@ -177,17 +191,26 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str):
         jax.block_until_ready(state)
         logging.info('First step (compile + run) took %.1fs.', time.perf_counter() - t0)
         window_start, window_steps = time.perf_counter(), 0
-      if every(config.log_every_steps, step) or every(config.checkpoint_every_steps, step):
+      # SIGTERM (preemption): finish this step, check it is finite, checkpoint it, return.
+      stopping = step < total and stop.should_stop(step)
+      if (every(config.log_every_steps, step) or every(config.checkpoint_every_steps, step)
+          or stopping):
         flush(step)
-      if every(config.checkpoint_every_steps, step):
+      if every(config.checkpoint_every_steps, step) or stopping:
         ckpt.save(step, state)
-      if is_main and every(config.sample_every_steps, step):
-        _write_samples(experiment, sample_fn, state, rngs['samples'], workdir, step)
+      if stopping:
+        ckpt.wait()
+        logging.warning('Stopped by %s after step %d; saved %s. Rerun the same command to '
+                        'resume.', stop.received or 'another process', step, ckpt.path(step))
+        break
+      if every(config.sample_every_steps, step):  # sampling is collective; process 0 saves
+        _write_samples(experiment, sample_fn, state, rngs['samples'], workdir, step, is_main)
       due = {name: ev for name, (n, ev) in evaluators.items() if every(n, step)}
       if due:
         sampler = lambda rng, n: sample_fn(state, rng, n)
         writer.write(step, metrics.run_evaluators(due.values(), sampler, rngs['eval']))
   finally:
+    stop.restore()
     batches.close()
     ckpt.wait()
     ckpt.close()
@@ -195,7 +218,10 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str):
   return state
 
 
-def _write_samples(experiment, sample_fn, state, rng, workdir, step):
+def _write_samples(experiment, sample_fn, state, rng, workdir, step, save):
   n = 64 if len(experiment.example_shape) == 3 else 2500
+  samples = sample_fn(state, rng, n)
+  if not save:
+    return
   path = os.path.join(workdir, 'samples', f'step_{step:06d}.png')
-  plots.save_samples(path, sample_fn(state, rng, n), experiment.source, title=f'step {step}')
+  plots.save_samples(path, samples, experiment.source, title=f'step {step}')

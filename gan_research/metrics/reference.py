@@ -77,8 +77,9 @@ def real_features(extractor, data_config, split, count, workdir) -> Features:
     arrays = {'features': feats.features}
     if feats.probs is not None:
       arrays['probs'] = feats.probs
-    # Write-then-rename: a run killed mid-write never leaves a truncated cache behind.
-    tmp = path + '.tmp.npz'
+    # Write-then-rename: a run killed mid-write never leaves a truncated cache behind. The
+    # processes of a multi-host run each compute the features; the pid keeps their files apart.
+    tmp = f'{path}.tmp{os.getpid()}.npz'
     np.savez(tmp, **arrays)
     os.replace(tmp, path)
   return feats

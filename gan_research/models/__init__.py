@@ -1,10 +1,15 @@
 """Architectures by name. Each module defines `Generator` and `Discriminator` with one contract:
 
-  Generator(output_shape=..., latent_dim=..., latent_distribution=..., **config.generator)
+  Generator(output_shape=..., dtype=..., latent_dim=..., latent_distribution=...,
+            **config.generator)
       .apply(variables, z, train=...) -> samples [N, *output_shape] (images NHWC in [-1, 1])
-  Discriminator(**config.discriminator).apply(variables, x, train=...) -> logits [N]
+  Discriminator(dtype=..., **config.discriminator).apply(variables, x, train=...) -> logits [N]
+
+`dtype` is the computation dtype (config.compute_dtype); parameters are always float32.
 """
 import importlib
+
+import jax.numpy as jnp
 
 from gan_research.models.layers import sample_latent  # noqa: F401  (re-exported)
 
@@ -20,9 +25,11 @@ def get_module(name: str):
 def build(config, example_shape):
   """Returns (generator, discriminator) Flax modules for `config.model`."""
   module = get_module(config.model)
+  dtype = jnp.dtype(config.get('compute_dtype', 'float32'))  # runs before it existed: float32
   try:
-    generator = module.Generator(output_shape=tuple(example_shape), **config.generator)
-    discriminator = module.Discriminator(**config.discriminator)
+    generator = module.Generator(output_shape=tuple(example_shape), dtype=dtype,
+                                 **config.generator)
+    discriminator = module.Discriminator(dtype=dtype, **config.discriminator)
   except TypeError as e:
     raise ValueError(f'config.generator / config.discriminator do not fit model '
                      f'{config.model!r}: {e}') from e

@@ -6,7 +6,7 @@ Discriminator: stride-2 convolutions (kernel 4) with LeakyReLU(0.2), BatchNorm o
 the first, then one logit. Weights ~ N(0, 0.02). The start size is 4 for 32/64 outputs and 7 for
 28 (MNIST), so 28 -> 7-14-28, 32 -> 4-8-16-32, 64 -> 4-8-16-32-64.
 """
-from typing import Sequence
+from typing import Any, Sequence
 
 import flax.linen as nn
 import jax.numpy as jnp
@@ -43,6 +43,7 @@ class Generator(nn.Module):
   # 'fast': the same transposed convolution with hand-written gradients (ops/conv_transpose.py);
   # XLA:CPU runs the autodiff weight gradient of 'lax' (flax.linen.ConvTranspose) at 1-3 GFLOP/s.
   transpose_impl: str = 'fast'
+  dtype: Any = jnp.float32  # computation dtype (config.compute_dtype); parameters stay float32
 
   @nn.compact
   def __call__(self, z, *, train: bool):
@@ -52,16 +53,18 @@ class Generator(nn.Module):
     height, _, channels = self.output_shape
     start, n = _start_size(height), _num_doublings(height)
     init = layers.dcgan_init()
-    bn = lambda h: nn.relu(nn.BatchNorm(use_running_average=not train, **_BN)(h))
+    bn = lambda h: nn.relu(nn.BatchNorm(use_running_average=not train, dtype=self.dtype,
+                                        **_BN)(h))
     width = self.base_width * 2 ** (n - 1)
-    h = nn.Dense(start * start * width, use_bias=False, kernel_init=init)(z)
+    h = nn.Dense(start * start * width, use_bias=False, kernel_init=init, dtype=self.dtype)(z)
     h = bn(h.reshape(z.shape[0], start, start, width))
     for _ in range(n - 1):
       width //= 2
       h = deconv(width, (4, 4), strides=(2, 2), padding='SAME', use_bias=False,
-                           kernel_init=init)(h)
+                 kernel_init=init, dtype=self.dtype)(h)
       h = bn(h)
-    h = deconv(channels, (4, 4), strides=(2, 2), padding='SAME', kernel_init=init)(h)
+    h = deconv(channels, (4, 4), strides=(2, 2), padding='SAME', kernel_init=init,
+               dtype=self.dtype)(h)
     return jnp.tanh(h)
 
 
@@ -69,6 +72,7 @@ class Discriminator(nn.Module):
   base_width: int = 64  # width of the first layer; doubles with each downsampling (ndf)
   # 'fast': strided convolutions with an im2col backward (ops/conv.py); 'lax': flax.linen.Conv.
   conv_impl: str = 'fast'
+  dtype: Any = jnp.float32  # computation dtype (config.compute_dtype); parameters stay float32
 
   @nn.compact
   def __call__(self, x, *, train: bool):
@@ -80,10 +84,10 @@ class Discriminator(nn.Module):
     h = x
     for i in range(n):
       h = strided_conv(self.base_width * 2 ** i, (4, 4), strides=(2, 2), padding=((1, 1), (1, 1)),
-                  use_bias=i == 0, kernel_init=init)(h)
+                       use_bias=i == 0, kernel_init=init, dtype=self.dtype)(h)
       if i > 0:
-        h = nn.BatchNorm(use_running_average=not train, **_BN)(h)
+        h = nn.BatchNorm(use_running_average=not train, dtype=self.dtype, **_BN)(h)
       h = nn.leaky_relu(h, 0.2)
     # The last start x start map -> one logit: a VALID convolution over the whole map.
-    h = nn.Conv(1, (start, start), padding='VALID', kernel_init=init)(h)
+    h = nn.Conv(1, (start, start), padding='VALID', kernel_init=init, dtype=self.dtype)(h)
     return h.reshape(x.shape[0])

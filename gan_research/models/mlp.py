@@ -3,7 +3,7 @@
 Same contract as every architecture: `Generator()(z, train=...)` -> samples [N, *output_shape],
 `Discriminator()(x, train=...)` -> logits [N].
 """
-from typing import Sequence
+from typing import Any, Sequence
 
 import flax.linen as nn
 import jax.numpy as jnp
@@ -19,17 +19,18 @@ class Generator(nn.Module):
   hidden_sizes: Sequence[int] = (128, 128, 128)
   activation: str = 'relu'
   batch_norm: bool = False
+  dtype: Any = jnp.float32  # computation dtype (config.compute_dtype); parameters stay float32
 
   @nn.compact
   def __call__(self, z, *, train: bool):
     act = layers.get_activation(self.activation)
     h = z
     for width in self.hidden_sizes:
-      h = nn.Dense(width)(h)
+      h = nn.Dense(width, dtype=self.dtype)(h)
       if self.batch_norm:
-        h = nn.BatchNorm(use_running_average=not train, momentum=0.9)(h)
+        h = nn.BatchNorm(use_running_average=not train, momentum=0.9, dtype=self.dtype)(h)
       h = act(h)
-    out = nn.Dense(int(np.prod(self.output_shape)))(h)
+    out = nn.Dense(int(np.prod(self.output_shape)), dtype=self.dtype)(h)
     return out.reshape((z.shape[0],) + tuple(self.output_shape))
 
 
@@ -38,6 +39,7 @@ class Discriminator(nn.Module):
   activation: str = 'leaky_relu'
   minibatch_kernels: int = 0  # 0 turns minibatch discrimination off
   minibatch_kernel_dim: int = 5
+  dtype: Any = jnp.float32  # computation dtype (config.compute_dtype); parameters stay float32
 
   @nn.compact
   def __call__(self, x, *, train: bool):
@@ -45,7 +47,7 @@ class Discriminator(nn.Module):
     act = layers.get_activation(self.activation)
     h = x.reshape(x.shape[0], -1)
     for i, width in enumerate(self.hidden_sizes):
-      h = act(nn.Dense(width)(h))
+      h = act(nn.Dense(width, dtype=self.dtype)(h))
       if self.minibatch_kernels and i == len(self.hidden_sizes) - 1:
         h = layers.MinibatchDiscrimination(self.minibatch_kernels, self.minibatch_kernel_dim)(h)
-    return jnp.squeeze(nn.Dense(1)(h), axis=-1)
+    return jnp.squeeze(nn.Dense(1, dtype=self.dtype)(h), axis=-1)
