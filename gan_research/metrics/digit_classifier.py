@@ -24,6 +24,7 @@ import optax
 import orbax.checkpoint as ocp
 
 from gan_research.data import images as image_data
+from gan_research.metrics import batching
 
 INPUT_SIZE = 28  # pixels; what the classifier was trained on
 CONFIG_FILE = 'classifier.json'
@@ -94,13 +95,8 @@ class DigitClassifier:
 
   def features_and_probs(self, images):
     """(features [N, hidden], probs [N, num_classes]) as float32 numpy, in one pass."""
-    x = check_images(images)
-    n = x.shape[0]
-    pad = -n % self.batch_size
-    x = np.concatenate([x, np.zeros((pad,) + x.shape[1:], x.dtype)]) if pad else x
-    outputs = [self._apply(self.params, x[i:i + self.batch_size])
-               for i in range(0, len(x), self.batch_size)]
-    features, probs = (np.concatenate(parts)[:n] for parts in zip(*jax.device_get(outputs)))
+    features, probs = batching.apply_in_batches(self._apply, self.params, check_images(images),
+                                                self.batch_size)
     return features, probs
 
   def features(self, images) -> np.ndarray:

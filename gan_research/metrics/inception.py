@@ -49,6 +49,7 @@ import numpy as np
 from flax import traverse_util
 
 from gan_research.data import images as image_data
+from gan_research.metrics import batching
 
 INPUT_SIZE = 299  # pixels; what the 2015 graph and every published FID use
 MIN_INPUT_SIZE = 75  # smallest input whose feature maps stay >= 1 pixel (tests use it)
@@ -396,13 +397,8 @@ class FIDInception:
 
   def features_and_probs(self, images):
     """(pool3 [N, 2048], softmax of logits_unbiased [N, 1008]) as float32 numpy."""
-    x = check_images(images)
-    n = x.shape[0]
-    pad = -n % self.batch_size
-    x = np.concatenate([x, np.zeros((pad,) + x.shape[1:], x.dtype)]) if pad else x
-    outputs = [self._apply(self.variables, x[i:i + self.batch_size])
-               for i in range(0, len(x), self.batch_size)]
-    features, probs = (np.concatenate(parts)[:n] for parts in zip(*jax.device_get(outputs)))
+    features, probs = batching.apply_in_batches(self._apply, self.variables, check_images(images),
+                                                self.batch_size)
     return features, probs
 
 
