@@ -20,6 +20,7 @@ def base_config() -> ml_collections.ConfigDict:
   c.penalty = 'none'  # 'none', 'gradient_penalty' (WGAN-GP) or 'r1'
   c.penalty_weight = 0.0  # lambda of WGAN-GP, gamma of R1
   c.penalty_every = 1  # discriminator updates between penalties (lazy regularisation)
+  c.g_penalty_every = 1  # generator updates between the game's G regulariser (if it has one)
   c.d_weight_clip = 0.0  # WGAN weight clipping of D's parameters; 0 = off
   c.dataset = 'ring8'  # data.DATASETS
   c.data_dir = os.environ.get(SHARED_DATA_ENV, '')  # TFDS data dir, IDX folder or image folder
@@ -69,9 +70,9 @@ def parse_arg(arg, **defaults) -> ml_collections.ConfigDict:
 
 def validate(config):
   """Clear errors for values that would otherwise fail deep inside JAX."""
-  positive = ('batch_size', 'd_steps', 'log_every_steps', 'penalty_every')
+  positive = ('batch_size', 'd_steps', 'log_every_steps', 'penalty_every', 'g_penalty_every')
   for key in positive:
-    if config[key] < 1:
+    if config.get(key, 1) < 1:
       raise ValueError(f'config.{key} must be >= 1; got {config[key]}.')
   if config.num_train_steps < 0:
     raise ValueError(f'config.num_train_steps must be >= 0; got {config.num_train_steps}.')

@@ -1,13 +1,19 @@
 """Games: what the two players compute. The trainer (steps.py) owns how they are updated.
 
-A game gives `init` and two pure losses, each differentiated by the trainer with respect to the
-first argument's params:
+A game is built by `from_config(config, generator, discriminator, constrain)` and gives:
 
-  d_loss(d, g, extras, batch, rng, regularize) -> (loss, (new_d_state, metrics))
-  g_loss(g, d, extras, batch, rng)             -> (loss, (new_g_state, metrics))
+  init(rng, x) -> (g_variables, d_variables, extras)
+  d_loss(d_params, d_state, g_params, g_state, extras, batch, rng, regularize)
+      -> (loss, (new_d_state, new_extras, metrics))
+  g_loss(g_params, g_state, d_params, d_state, extras, batch, rng, regularize)
+      -> (loss, (new_g_state, new_extras, metrics))
+  sample(g_params, g_state, extras, rng, n) -> samples [n, *example_shape]
 
-where `d`/`g` are (params, state) pairs and `regularize` (a traced bool) says whether this update
-adds the lazy penalty. New families (image-to-image, ...) add a class here, not a trainer.
+The trainer differentiates each loss with respect to its first argument. `regularize` (a traced
+bool) says whether this update adds the lazy regulariser (Karras et al. 2020). `extras` is the
+game's own state (a tracked average w, an image pool, ...), carried in the TrainState; a loss
+returns it updated, or unchanged. New families (image-to-image, ...) add a class here, not a
+trainer.
 """
 import jax
 import jax.numpy as jnp
@@ -26,6 +32,12 @@ class Unconditional:
     # Lazy regularisation (Karras et al. 2020): applied every k-th update with weight * k.
     self.penalty_scale = penalty_weight * penalty_every
     self.constrain = constrain  # lays out per-example arrays (latents) like the data
+
+  @classmethod
+  def from_config(cls, config, generator, discriminator, constrain=lambda x: x):
+    return cls(generator, discriminator, objective=config.objective, penalty=config.penalty,
+               penalty_weight=config.penalty_weight, penalty_every=config.penalty_every,
+               constrain=constrain)
 
   def latents(self, rng, n):
     z = models.sample_latent(rng, (n, self.generator.latent_dim),
@@ -46,6 +58,10 @@ class Unconditional:
                                   mutable=list(g_state))
     return self.generator.apply({'params': g_params, **g_state}, z, train=train), g_state
 
+  def sample(self, g_params, g_state, extras, rng, n):
+    del extras
+    return self.generate(g_params, g_state, self.latents(rng, n), train=False)[0]
+
   def _discriminate(self, d_params, d_state, x):
     """D's logits, in float32 whatever D computes in: objectives and penalties reduce them."""
     if d_state:
@@ -56,7 +72,6 @@ class Unconditional:
     return logits.astype(jnp.float32), d_state
 
   def d_loss(self, d_params, d_state, g_params, g_state, extras, batch, rng, regularize):
-    del extras
     z_rng, penalty_rng = jax.random.split(rng)
     real = batch['x']
     fake, _ = self.generate(g_params, g_state, self.latents(z_rng, real.shape[0]), train=True)
@@ -75,15 +90,15 @@ class Unconditional:
           lambda: jnp.zeros((), real.dtype))
       loss = loss + self.penalty_scale * penalty
       metrics['loss/d_penalty'] = penalty
-    return loss, (d_state, metrics)
+    return loss, (d_state, extras, metrics)
 
-  def g_loss(self, g_params, g_state, d_params, d_state, extras, batch, rng):
-    del extras
+  def g_loss(self, g_params, g_state, d_params, d_state, extras, batch, rng, regularize):
+    del regularize  # no generator regulariser in this game
     fake, g_state = self.generate(g_params, g_state, self.latents(rng, batch['x'].shape[0]),
                                   train=True)
     fake_logits, _ = self._discriminate(d_params, d_state, fake)
     loss = self.objective.g_loss(fake_logits=fake_logits)
-    return loss, (g_state, {'loss/g': loss})
+    return loss, (g_state, extras, {'loss/g': loss})
 
 
 GAMES = {'unconditional': Unconditional}
@@ -93,3 +108,8 @@ def get_game(name: str):
   if name not in GAMES:
     raise ValueError(f'Unknown game {name!r}; valid games: {sorted(GAMES)}.')
   return GAMES[name]
+
+
+def build(config, generator, discriminator, constrain=lambda x: x):
+  """The game `config.game`, with its settings read from the config."""
+  return get_game(config.game).from_config(config, generator, discriminator, constrain)

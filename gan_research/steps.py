@@ -13,47 +13,56 @@ from gan_research.train_state import Player, TrainState
 
 
 def make_train_step(game, tx_g, tx_d, *, d_steps: int, penalty_every: int = 1,
-                    d_weight_clip: float = 0.0, ema_decay: float = 0.0):
-  """Returns the pure train step; jit it (with shardings) in the caller."""
+                    g_penalty_every: int = 1, d_weight_clip: float = 0.0, ema_decay: float = 0.0):
+  """Returns the pure train step; jit it (with shardings) in the caller.
+
+  `penalty_every` / `g_penalty_every`: the discriminator's / generator's lazy regulariser runs on
+  every k-th update of that player (the game scales it by k).
+  """
 
   def d_update(d: Player, g: Player, extras, batch, rng, update_index):
     regularize = update_index % penalty_every == 0
     grad_fn = jax.value_and_grad(game.d_loss, has_aux=True)
-    (_, (d_state, metrics)), grads = grad_fn(d.params, d.state, g.params, g.state, extras, batch,
-                                             rng, regularize)
+    (_, (d_state, extras, metrics)), grads = grad_fn(d.params, d.state, g.params, g.state, extras,
+                                                     batch, rng, regularize)
     updates, opt_state = tx_d.update(grads, d.opt_state, d.params)
     params = optax.apply_updates(d.params, updates)
     if d_weight_clip:  # WGAN (Arjovsky et al. 2017): keep the critic K-Lipschitz by clipping
       params = jax.tree.map(lambda p: jnp.clip(p, -d_weight_clip, d_weight_clip), params)
     metrics['grad_norm/d'] = optax.tree.norm(grads)
-    return Player(params, d_state, opt_state), metrics
+    return Player(params, d_state, opt_state), extras, metrics
 
-  def g_update(g: Player, d: Player, extras, batch, rng):
+  def g_update(g: Player, d: Player, extras, batch, rng, update_index):
+    regularize = update_index % g_penalty_every == 0
     grad_fn = jax.value_and_grad(game.g_loss, has_aux=True)
-    (_, (g_state, metrics)), grads = grad_fn(g.params, g.state, d.params, d.state, extras, batch,
-                                             rng)
+    (_, (g_state, extras, metrics)), grads = grad_fn(g.params, g.state, d.params, d.state, extras,
+                                                     batch, rng, regularize)
     updates, opt_state = tx_g.update(grads, g.opt_state, g.params)
     metrics['grad_norm/g'] = optax.tree.norm(grads)
-    return Player(optax.apply_updates(g.params, updates), g_state, opt_state), metrics
+    return Player(optax.apply_updates(g.params, updates), g_state, opt_state), extras, metrics
 
   def train_step(state: TrainState, batch, rng):
     rng = jax.random.fold_in(rng, state.step)
     d_rngs = jax.random.split(jax.random.fold_in(rng, 0), d_steps)
     g_rng = jax.random.fold_in(rng, 1)
 
-    def d_body(d, inputs):
+    def d_body(carry, inputs):
+      d, extras = carry
       j, real, r = inputs
-      return d_update(d, state.g, state.extras, real, r, state.step * d_steps + j)
+      d, extras, metrics = d_update(d, state.g, extras, real, r, state.step * d_steps + j)
+      return (d, extras), metrics
 
-    d, d_metrics = jax.lax.scan(d_body, state.d, (jnp.arange(d_steps), batch, d_rngs))
+    (d, extras), d_metrics = jax.lax.scan(d_body, (state.d, state.extras),
+                                          (jnp.arange(d_steps), batch, d_rngs))
     last_batch = jax.tree.map(lambda x: x[-1], batch)
-    g, g_metrics = g_update(state.g, d, state.extras, last_batch, g_rng)
+    g, extras, g_metrics = g_update(state.g, d, extras, last_batch, g_rng, state.step)
     ema_params = state.ema_params
     if ema_params is not None:
       ema_params = jax.tree.map(lambda e, p: ema_decay * e + (1.0 - ema_decay) * p,
                                 ema_params, g.params)
     metrics = {**jax.tree.map(jnp.mean, d_metrics), **g_metrics}
-    new_state = state.replace(step=state.step + 1, g=g, d=d, ema_params=ema_params)
+    new_state = state.replace(step=state.step + 1, g=g, d=d, ema_params=ema_params,
+                              extras=extras)
     return new_state, metrics
 
   return train_step

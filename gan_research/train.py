@@ -60,6 +60,7 @@ class Experiment:
     config = self.config
     step = steps.make_train_step(self.game, self.tx_g, self.tx_d, d_steps=config.d_steps,
                                  penalty_every=config.penalty_every,
+                                 g_penalty_every=config.get('g_penalty_every', 1),
                                  d_weight_clip=config.d_weight_clip, ema_decay=config.ema_decay)
     replicated = parallel.replicated(self.mesh)
     return jax.jit(step, donate_argnums=0,
@@ -76,10 +77,8 @@ class Experiment:
     @jax.jit
     def sample_chunk(state, rng):
       params = state.ema_params if state.ema_params is not None else state.g.params
-      z = models.sample_latent(rng, (chunk, self.game.generator.latent_dim),
-                               self.game.generator.latent_distribution)
       # float32 whatever config.compute_dtype is: samples are plotted, saved and evaluated.
-      return self.game.generate(params, state.g.state, z, train=False)[0].astype(jnp.float32)
+      return self.game.sample(params, state.g.state, state.extras, rng, chunk).astype(jnp.float32)
 
     def sample_fn(state, rng, n):
       parts = [sample_chunk(state, r) for r in jax.random.split(rng, -(-n // chunk))]
@@ -94,10 +93,8 @@ def build(config, mesh=None) -> Experiment:
   parallel.check_batch_size(config.batch_size, mesh)
   source = data.get_source(config)
   generator, discriminator = models.build(config, source.example_shape)
-  game = games.get_game(config.game)(
-      generator, discriminator, objective=config.objective, penalty=config.penalty,
-      penalty_weight=config.penalty_weight, penalty_every=config.penalty_every,
-      constrain=lambda x: parallel.shard_examples(x, mesh))
+  game = games.build(config, generator, discriminator,
+                     constrain=lambda x: parallel.shard_examples(x, mesh))
   return Experiment(config, mesh, source, game, optimizers.make_optimizer(config.optimizer_g),
                     optimizers.make_optimizer(config.optimizer_d))
 
