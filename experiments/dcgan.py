@@ -36,7 +36,8 @@ def get_config(arg=None):
   # `python -m gan_research.metrics.train_classifier --out=DIR` (classifier_path or the
   # GAN_RESEARCH_CLASSIFIER environment variable).
   classifier = os.environ.get('GAN_RESEARCH_CLASSIFIER', '')
-  for name in ('fid', 'kid', 'is', 'pr'):
+  # (inception_score, not is: `is` is a Python keyword, so --config.evals.is.* cannot be parsed.)
+  for name in ('fid', 'kid', 'inception_score', 'pr'):
     c.evals[name] = dict(every_steps=-1, num_samples=10_000, extractor='fid_mnist',
                          classifier_path=classifier)
   if arg.runlocal:

@@ -1,6 +1,7 @@
 """The command line: locked configs, experiment files, the figures entry."""
 import glob
 import importlib.util
+import keyword
 import os
 import subprocess
 import sys
@@ -49,6 +50,8 @@ def test_experiment_files_document_and_build(path):
                 'sample_every_steps', 'generator', 'discriminator', 'optimizer_g',
                 'optimizer_d', 'evals'):
     assert field in config, field
+  for name in config.evals:  # --config.evals.NAME.every_steps=... must parse
+    assert name.isidentifier() and not keyword.iskeyword(name), name
   shape = (2,) if config.dataset in data.SYNTHETIC else (config.image_size,) * 2 + (1,)
   models.build(config, shape)
   with pytest.raises(ValueError, match='valid arguments'):

@@ -44,6 +44,9 @@ EVALUATORS = {
     'fid': sample_evaluators.FIDEvaluator,
     'kid': sample_evaluators.KIDEvaluator,
     'is': sample_evaluators.InceptionScoreEvaluator,
+    # The same evaluator under a name flags can reach: `is` is a Python keyword, so
+    # --config.evals.is.every_steps=... cannot be parsed; --config.evals.inception_score... can.
+    'inception_score': sample_evaluators.InceptionScoreEvaluator,
     'pr': sample_evaluators.PrecisionRecallEvaluator,
     'stacked_mnist_modes': sample_evaluators.StackedMNISTModesEvaluator,
 }
