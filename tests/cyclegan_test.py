@@ -72,25 +72,21 @@ def test_patchgan_logit_sees_a_70x70_patch():
 
 
 def test_unet_skips_dropout_and_shapes():
-  u = pix2pix.Generator((32, 32, 3), base_width=2)  # 5 downsamplings: 32 -> 1
-  x = jax.random.uniform(jax.random.key(0), (2, 32, 32, 3), minval=-1, maxval=1)
+  u = pix2pix.Generator((64, 64, 1), base_width=1)  # 6 downsamplings: 64 -> 1
+  x = jax.random.uniform(jax.random.key(0), (1, 64, 64, 1), minval=-1, maxval=1)
   variables = _init(u, x, 1)
-  y, _ = jax.jit(lambda v, x: u.apply(v, x, train=True, mutable=['batch_stats'],
-                                      rngs={'dropout': jax.random.key(2)}))(variables, x)
-  assert y.shape == (2, 32, 32, 3) and float(jnp.max(jnp.abs(y))) <= 1.0
+  assert len([k for k in variables['params'] if k.startswith('Conv_')]) == 6
+  apply = jax.jit(lambda v, x, k: u.apply(v, x, train=True, mutable=['batch_stats'],
+                                          rngs={'dropout': k})[0])
+  a, b = (apply(variables, x, jax.random.key(k)) for k in (0, 1))
+  assert a.shape == (1, 64, 64, 1) and float(jnp.max(jnp.abs(a))) <= 1.0
+  assert not np.allclose(a, b)  # dropout 0.5 on the layer next to the innermost (3 at 256)
   up = sorted((k for k in variables['params'] if k.startswith('ConvTranspose')),
               key=lambda k: int(k.rsplit('_', 1)[1]))
-  # Each decoder layer after the first takes [skip, up] concatenated: twice the encoder width.
+  # Encoder widths 1, 2, 4, 8, 8, 8: each decoder layer after the innermost takes
+  # [skip, up] concatenated, twice the width of the encoder layer it mirrors.
   in_widths = [variables['params'][k]['kernel'].shape[2] for k in up]
-  assert in_widths == [16, 32, 16, 8, 4]
-  u8 = pix2pix.Generator((64, 64, 1), base_width=1)
-  x8 = jnp.zeros((1, 64, 64, 1))
-  v8 = _init(u8, x8)
-  assert len([k for k in v8['params'] if k.startswith('Conv_')]) == 6  # 64 -> 1
-  apply = jax.jit(lambda v, x, k: u8.apply(v, x, train=True, mutable=['batch_stats'],
-                                           rngs={'dropout': k})[0])
-  a, b = (apply(v8, x8 + 0.5, jax.random.key(k)) for k in (0, 1))
-  assert not np.allclose(a, b)  # dropout 0.5 on the layer next to the innermost (3 at 256)
+  assert in_widths == [8, 16, 16, 8, 4, 2]
 
 
 def _values(images):
@@ -306,29 +302,25 @@ def _experiment_config(arg):
 def test_cyclegan_train_step_evaluator_and_figure(tmp_path, mnist_dir):
   config = _experiment_config('dataset=inverted_mnist,runlocal')
   config.data_dir, config.image_size = mnist_dir, 28
-  config.batch_size, config.num_train_steps = 4, 2
-  config.evals.translation = {'every_steps': 2, 'num_samples': 40, 'batch_size': 20}
-  experiment = train.build(config)
-  state = experiment.init_state(jax.random.key(0))
-  before = jax.device_get(state)
-  batch = experiment.source.get_batch(0, d_steps=1, batch_size=4)
-  new, metrics = experiment.make_train_step()(state, batch, jax.random.key(1))
-  new = jax.device_get(new)
-  for player, names in ((new.g, ('G', 'F')), (new.d, ('D_X', 'D_Y'))):
-    old = before.g if player is new.g else before.d
+  config.batch_size, config.num_train_steps = 2, 1
+  config.generator.update(base_width=2, num_downsamplings=1)
+  config.discriminator.update(base_width=2, num_layers=1)
+  config.evals.translation = {'every_steps': 1, 'num_samples': 8, 'batch_size': 8}
+  initial = jax.device_get(train.build(config).init_state(train._rngs(config.seed)['init']))
+  final = jax.device_get(train.train_and_evaluate(config, str(tmp_path)))
+  for new, old, names in ((final.g, initial.g, ('G', 'F')), (final.d, initial.d, ('D_X', 'D_Y'))):
     for name in names:  # every network made an update
-      assert any(not np.allclose(a, b) for a, b in zip(jax.tree.leaves(player.params[name]),
+      assert any(not np.allclose(a, b) for a, b in zip(jax.tree.leaves(new.params[name]),
                                                         jax.tree.leaves(old.params[name])))
-  assert int(new.extras['pool_x_count']) == int(new.extras['pool_y_count']) == 4
-  assert all(np.isfinite(float(v)) for v in jax.device_get(metrics).values())
-  assert {'loss/cycle', 'loss/d_x', 'loss/d_y', 'loss/g'} <= set(metrics)
-
-  train.train_and_evaluate(config, str(tmp_path))
+  assert int(final.extras['pool_x_count']) == int(final.extras['pool_y_count']) == 2
   with open(tmp_path / 'metrics.jsonl') as f:
     rows = [json.loads(line) for line in f]
+  losses = next(r for r in rows if 'loss/g' in r)
+  assert {'loss/cycle', 'loss/d_x', 'loss/d_y', 'loss/g_adversarial'} <= set(losses)
+  assert all(np.isfinite(v) for v in losses.values())
   errors = [r['translation/l1_error'] for r in rows if 'translation/l1_error' in r]
   assert len(errors) == 1 and 0.0 < errors[0] < 1.0
-  assert os.path.exists(tmp_path / 'samples' / 'step_000002.png')
+  assert os.path.exists(tmp_path / 'samples' / 'step_000001.png')
   from gan_research.figures import translation as translation_figure
   path = translation_figure.run(str(tmp_path))
   assert path == str(tmp_path / 'figures' / 'translation.png')
@@ -342,10 +334,10 @@ def test_pix2pix_train_step(tmp_path):
       _save(str(tmp_path / split / f'{i}.png'), image)
   c = config_lib.base_config()
   c.update(game='pix2pix', model='pix2pix', dataset='paired_folder', data_dir=str(tmp_path),
-           image_size=16, batch_size=2, objective='nonsaturating')
+           image_size=8, batch_size=2, objective='nonsaturating')
   c.l1_weight = 100.0
-  c.generator = {'base_width': 2}
-  c.discriminator = {'base_width': 2, 'num_layers': 2, 'norm': 'batch'}
+  c.generator = {'base_width': 1}
+  c.discriminator = {'base_width': 1, 'num_layers': 1, 'norm': 'batch'}
   experiment = train.build(c)
   state = experiment.init_state(jax.random.key(0))
   assert set(state.g.state) == {'batch_stats'}
@@ -357,7 +349,7 @@ def test_pix2pix_train_step(tmp_path):
                              metrics['loss/g_adversarial'] + 100 * metrics['loss/l1'], rtol=1e-5)
   assert not np.allclose(jax.tree.leaves(new.g.params)[0], jax.tree.leaves(before.g.params)[0])
   samples = experiment.make_sampler(chunk_size=2)(new, jax.random.key(0), 3)
-  assert samples.shape == (3, 16, 16, 3)
+  assert samples.shape == (3, 8, 8, 3)
   with pytest.raises(ValueError, match='two-domain dataset'):
     c.dataset = 'ring8'
     train.build(c)
