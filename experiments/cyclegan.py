@@ -49,12 +49,14 @@ def get_config(arg=None):
                      'num_downsamplings': 2, 'norm': 'instance', 'conv_impl': 'fast'}
   c.discriminator = {'base_width': 64, 'num_layers': 3, 'norm': 'instance', 'conv_impl': 'fast'}
   c.batch_size = 1
-  c.data = {'load_size': 0, 'flip': True}  # load_size > image_size: random crops (286 -> 256)
+  # load_size > image_size: random crops (the paper: 286 -> 256); 0 = no crop jitter.
+  c.data = {'load_size': res * 286 // 256 if res >= 256 else 0, 'flip': True}
   if arg.dataset == 'monet2photo':
     c.dataset, c.data_dir = 'unpaired_folder', MONET2PHOTO_DIR
     c.data.train_folders = c.data.test_folders = ('testA', 'testB')
   elif arg.dataset == 'folder':
     c.dataset = 'unpaired_folder'
+    c.data.train_folders, c.data.test_folders = ('trainA', 'trainB'), ('testA', 'testB')
   elif mnist or arg.dataset.startswith('cycle_gan/'):
     c.dataset = arg.dataset
   else:

@@ -179,7 +179,8 @@ def _read_domain_folder(root, folder, size, channels):
     raise FileNotFoundError(
         f'unpaired_folder: {path!r} is not a directory (--config.data_dir={root!r} holds '
         f'{present}). The layout is <data_dir>/{{trainA,trainB,testA,testB}}; a copy with only '
-        "the test folders trains with --config.data.train_folders=\"('testA', 'testB')\".")
+        "the test folders trains with config.data.train_folders = ('testA', 'testB') "
+        '(experiments/cyclegan.py:dataset=monet2photo does that for its copy).')
   return images.load_folder(path, size, channels)
 
 
