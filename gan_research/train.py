@@ -94,7 +94,7 @@ def build(config, mesh=None) -> Experiment:
   source = data.get_source(config)
   generator, discriminator = models.build(config, source.example_shape)
   game = games.build(config, generator, discriminator,
-                     constrain=lambda x: parallel.shard_examples(x, mesh))
+                     constrain=lambda x: parallel.shard_examples(x, mesh), source=source)
   return Experiment(config, mesh, source, game, optimizers.make_optimizer(config.optimizer_g),
                     optimizers.make_optimizer(config.optimizer_d))
 
@@ -205,7 +205,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str):
       due = {name: ev for name, (n, ev) in evaluators.items() if every(n, step)}
       if due:
         sampler = lambda rng, n: sample_fn(state, rng, n)
-        writer.write(step, metrics.run_evaluators(due.values(), sampler, rngs['eval']))
+        writer.write(step, metrics.run_evaluators(due.values(), sampler, rngs['eval'],
+                                                  {'experiment': experiment, 'state': state}))
   finally:
     stop.restore()
     batches.close()

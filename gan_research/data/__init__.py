@@ -5,11 +5,11 @@ process_count)` -> {'x': float32 [d_steps, batch_size // process_count, *example
 of a step is a pure function of (config.seed, step), so resuming needs no iterator state and each
 process reads only its own slice of the global batch.
 """
-from gan_research.data import images, synthetic
+from gan_research.data import images, synthetic, translation
 
 SYNTHETIC = {'ring8': synthetic.ring8, 'grid25': synthetic.grid25, 'gauss1d': synthetic.gauss1d}
 IMAGES = ('mnist', 'image_folder', 'tfds:<name>')
-DATASETS = tuple(SYNTHETIC) + IMAGES
+DATASETS = tuple(SYNTHETIC) + IMAGES + translation.DATASETS
 
 
 def get_source(config, split: str = 'train'):
@@ -20,6 +20,8 @@ def get_source(config, split: str = 'train'):
       return SYNTHETIC[name](seed=config.seed, **extra)
     except TypeError as e:
       raise ValueError(f'config.data does not fit dataset {name!r}: {e}') from e
+  if translation.is_translation_dataset(name):  # two domains: batches {'x': ..., 'y': ...}
+    return translation.get_source(config, split)
   labels = None
   if name == 'mnist' and images.has_mnist_idx(config.data_dir):
     array, labels = images.load_mnist_idx(config.data_dir, split)

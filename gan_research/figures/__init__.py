@@ -7,6 +7,7 @@ import importlib
 FIGURES = {
     'samples': 'gan_research.figures.samples',  # a grid (or plot) from the latest checkpoint
     'scatter2d': 'gan_research.figures.scatter2d',  # 2-D samples over the true modes
+    'translation': 'gan_research.figures.translation',  # x, G(x), F(G(x)) for both directions
 }
 
 

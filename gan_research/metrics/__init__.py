@@ -17,6 +17,7 @@ from gan_research.metrics.kid import kid
 from gan_research.metrics import evaluators as sample_evaluators
 from gan_research.metrics.modes import mode_statistics
 from gan_research.metrics.precision_recall import precision_recall
+from gan_research.metrics.translation import TranslationEvaluator
 
 __all__ = ['EVALUATORS', 'build_evaluators', 'fid', 'inception_score', 'kid', 'mode_statistics',
            'precision_recall', 'run_evaluators']
@@ -49,6 +50,7 @@ EVALUATORS = {
     'inception_score': sample_evaluators.InceptionScoreEvaluator,
     'pr': sample_evaluators.PrecisionRecallEvaluator,
     'stacked_mnist_modes': sample_evaluators.StackedMNISTModesEvaluator,
+    'translation': TranslationEvaluator,  # needs the generator: called with `context`
 }
 
 
@@ -66,8 +68,11 @@ def build_evaluators(evals_config, source, workdir):
           for name, cfg in evals_config.items() if cfg.get('every_steps', 0) >= 0}
 
 
-def run_evaluators(evaluators, sample_fn, rng):
+def run_evaluators(evaluators, sample_fn, rng, context=None):
   """Runs several evaluators, sampling and extracting features once where they can share.
+
+  Evaluators with `uses_context` (e.g. `translation`) are called with `context` too:
+  {'experiment': train.Experiment, 'state': TrainState}.
 
   Evaluators with `extract`/`from_features` and the same `feature_key` share one extraction; all
   of them share one set of samples (the largest num_samples asked for, each taking a prefix).
@@ -77,6 +82,8 @@ def run_evaluators(evaluators, sample_fn, rng):
   for evaluator in evaluators:
     if hasattr(evaluator, 'from_features'):
       shared.append(evaluator)
+    elif getattr(evaluator, 'uses_context', False):
+      results.update(evaluator(sample_fn, rng, context))
     else:
       results.update(evaluator(sample_fn, rng))
   if shared:

@@ -5,6 +5,10 @@
       .apply(variables, z, train=...) -> samples [N, *output_shape] (images NHWC in [-1, 1])
   Discriminator(dtype=..., **config.discriminator).apply(variables, x, train=...) -> logits [N]
 
+Image-to-image families (cyclegan, pix2pix) map images to images instead:
+`Generator.apply(variables, x, train=...) -> [N, H, W, C]` and PatchGAN discriminators return
+logits [N, H', W'], one per patch.
+
 `dtype` is the computation dtype (config.compute_dtype); parameters are always float32.
 """
 import importlib
@@ -13,7 +17,7 @@ import jax.numpy as jnp
 
 from gan_research.models.layers import sample_latent  # noqa: F401  (re-exported)
 
-MODELS = ('dcgan', 'mlp')
+MODELS = ('cyclegan', 'dcgan', 'mlp', 'pix2pix')
 
 
 def get_module(name: str):
