@@ -13,7 +13,7 @@ import jax.numpy as jnp
 
 from gan_research.models.layers import sample_latent  # noqa: F401  (re-exported)
 
-MODELS = ('dcgan', 'mlp')
+MODELS = ('dcgan', 'mlp', 'stylegan')
 
 
 def get_module(name: str):
