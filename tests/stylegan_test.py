@@ -103,7 +103,8 @@ def test_truncation_psi0_gives_the_average_image_and_psi1_is_identity(generator_
                   method='synthesis', noise_mode='const')
   at_zero = run(w_avg=w_avg, psi=0.0)
   np.testing.assert_allclose(at_zero, jnp.broadcast_to(average, at_zero.shape), atol=1e-5)
-  np.testing.assert_allclose(run(w_avg=w_avg, psi=1.0), run(), atol=1e-6)
+  # Equal up to float rounding: w_avg + 1 * (w - w_avg) is not always w bit for bit.
+  np.testing.assert_allclose(run(w_avg=w_avg, psi=1.0), run(), rtol=1e-5, atol=1e-5)
   assert float(jnp.max(jnp.abs(run() - at_zero))) > 1e-2  # truncation does something
 
 
