@@ -194,6 +194,9 @@ def test_one_train_step_with_all_regularisers():
                                        g_penalty_every=config.g_penalty_every,
                                        ema_decay=config.ema_decay))
   new, metrics = step(state, {'x': x[None]}, jax.random.key(2))
+  # Same avals in and out (dtype and weak type), or every later step would compile again.
+  avals = lambda tree: [(a.shape, a.dtype, a.weak_type) for a in jax.tree.leaves(tree)]
+  assert avals(new) == avals(state)
   metrics = jax.device_get(metrics)
   for name in ('loss/d', 'loss/g', 'loss/d_penalty', 'loss/g_path_length', 'g/pl_mean'):
     assert np.isfinite(metrics[name]), name

@@ -132,7 +132,10 @@ class EqualDense(nn.Module):
                         (fan_in, self.features))
     y = x.astype(self.dtype) @ (weight * (self.lr_mul / math.sqrt(fan_in))).astype(self.dtype)
     if self.use_bias:
-      bias = self.param('bias', lambda k, s: jnp.full(s, self.bias_init / self.lr_mul),
+      # float32, not weakly typed: a weak-typed parameter becomes strong after the first update
+      # and the jitted train step would compile a second time.
+      bias = self.param('bias',
+                        lambda k, s: jnp.full(s, self.bias_init / self.lr_mul, jnp.float32),
                         (self.features,))
       y = y + (bias * self.lr_mul).astype(self.dtype)
     return y
