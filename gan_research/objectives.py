@@ -91,6 +91,24 @@ def r1_penalty(d_fn, *, real, fake=None, rng=None):
   return 0.5 * jnp.mean(jnp.sum(_input_gradients(d_fn, real) ** 2, axis=1))
 
 
+def path_length_penalty(synthesis_fn, ws, pl_mean, rng, *, decay=0.01):
+  """StyleGAN2's path-length regulariser (Karras et al. 2020, eq. 4) -> (penalty, new_pl_mean).
+
+  synthesis_fn(ws, rng) -> images [N, H, W, C]; ws [N, num_ws, w_dim]. For y ~ N(0, I)/sqrt(HW),
+  the length a = ||J_w^T y||_2 (J_w^T y = grad_w sum(g(w) * y), summed over w_dim and averaged
+  over the ws) is pulled towards its running mean: E[(a - pl_mean')^2] with
+  pl_mean' = pl_mean + decay * (mean(a) - pl_mean), returned for the caller to keep.
+  """
+  noise_rng, y_rng = jax.random.split(rng)
+  images, vjp = jax.vjp(lambda w: synthesis_fn(w, noise_rng), ws)
+  y = jax.random.normal(y_rng, images.shape, images.dtype) / jnp.sqrt(
+      images.shape[1] * images.shape[2]).astype(images.dtype)
+  (grads,) = vjp(y)
+  lengths = jnp.sqrt(jnp.mean(jnp.sum(jnp.square(grads.astype(jnp.float32)), axis=2), axis=1))
+  new_mean = jax.lax.stop_gradient(pl_mean + decay * (jnp.mean(lengths) - pl_mean))
+  return jnp.mean(jnp.square(lengths - new_mean)), new_mean
+
+
 PENALTIES = {
     'none': None,
     'gradient_penalty': gradient_penalty,

@@ -6,6 +6,9 @@ Schedules count the player's own updates (the discriminator makes `d_steps` per 
                            (CycleGAN's 100 + 100 epochs)
   cosine                   lr * cosine decay to 0 over decay_steps
 all with an optional linear warm-up over warmup_steps.
+
+`lazy_interval` k > 0 (Karras et al. 2020, lazy regularisation): the player's regulariser runs
+every k-th update, so Adam's lr and betas are corrected by c = k / (k + 1): lr * c, b1**c, b2**c.
 """
 import optax
 
@@ -36,8 +39,15 @@ def make_schedule(cfg):
 def make_optimizer(cfg) -> optax.GradientTransformation:
   """Adam (with b1, b2, eps), RMSProp or SGD (momentum) with the configured schedule."""
   lr = make_schedule(cfg)
+  b1, b2 = cfg.get('b1', 0.9), cfg.get('b2', 0.999)
+  interval = cfg.get('lazy_interval', 0)
+  if interval:
+    c = interval / (interval + 1)
+    base = lr
+    lr = lambda count: base(count) * c
+    b1, b2 = b1 ** c, b2 ** c
   if cfg.name == 'adam':
-    return optax.adam(lr, b1=cfg.get('b1', 0.9), b2=cfg.get('b2', 0.999), eps=cfg.get('eps', 1e-8))
+    return optax.adam(lr, b1=b1, b2=b2, eps=cfg.get('eps', 1e-8))
   if cfg.name == 'rmsprop':
     return optax.rmsprop(lr, decay=cfg.get('decay', 0.9), eps=cfg.get('eps', 1e-8))
   if cfg.name == 'sgd':
