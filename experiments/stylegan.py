@@ -81,7 +81,7 @@ def get_config(arg=None):
   c.checkpoint_every_steps = 500
   c.sample_every_steps = 500
   classifier = os.environ.get('GAN_RESEARCH_CLASSIFIER', '')
-  for name in ('fid', 'kid', 'inception_score', 'pr')  # not 'is': a Python keyword:
+  for name in ('fid', 'kid', 'inception_score', 'pr'):  # not 'is': a Python keyword
     c.evals[name] = {'every_steps': -1, 'num_samples': 10_000, 'extractor': 'fid_mnist',
                      'classifier_path': classifier}
   if arg.runlocal:
