@@ -37,7 +37,10 @@ def make_optimizer(cfg) -> optax.GradientTransformation:
   """Adam (with b1, b2, eps), RMSProp or SGD (momentum) with the configured schedule."""
   lr = make_schedule(cfg)
   if cfg.name == 'adam':
-    return optax.adam(lr, b1=cfg.get('b1', 0.9), b2=cfg.get('b2', 0.999), eps=cfg.get('eps', 1e-8))
+    # eps_root > 0 keeps Adam differentiable where a gradient is exactly 0 (unroll_steps > 0
+    # differentiates through D's optimiser; d sqrt(v)/dv is infinite at v = 0).
+    return optax.adam(lr, b1=cfg.get('b1', 0.9), b2=cfg.get('b2', 0.999), eps=cfg.get('eps', 1e-8),
+                      eps_root=cfg.get('eps_root', 0.0))
   if cfg.name == 'rmsprop':
     return optax.rmsprop(lr, decay=cfg.get('decay', 0.9), eps=cfg.get('eps', 1e-8))
   if cfg.name == 'sgd':

@@ -7,6 +7,10 @@ import importlib
 FIGURES = {
     'samples': 'gan_research.figures.samples',  # a grid (or plot) from the latest checkpoint
     'scatter2d': 'gan_research.figures.scatter2d',  # 2-D samples over the true modes
+    # Toy studies; these train their own runs (vmapped over seeds) into --workdir.
+    'toy1d': 'gan_research.figures.toy1d',  # 1-D mixtures x G activations, densities + modes
+    'optimal_d': 'gan_research.figures.optimal_d',  # Goodfellow et al. 2014 Fig. 1: D vs D*
+    'modes2d': 'gan_research.figures.modes2d',  # PacGAN Table 1: ring8/grid25 mode collapse
 }
 
 
