@@ -93,9 +93,9 @@ def test_unrolled_generator_loss_is_plain_at_k0_and_changes_the_gradient_at_k_gt
   grad0 = jax.jit(jax.grad(lambda p: unrolled(0, p)[0]))(state.g.params)
   jax.tree.map(np.testing.assert_array_equal, grad0, plain_grad)
 
-  grad5 = jax.jit(jax.grad(lambda p: unrolled(5, p)[0]))(state.g.params)
-  diff = optax.tree.norm(jax.tree.map(jnp.subtract, grad5, plain_grad))
-  assert np.isfinite(float(optax.tree.norm(grad5))) and float(diff) > 1e-4
+  grad_k2 = jax.jit(jax.grad(lambda p: unrolled(2, p)[0]))(state.g.params)
+  diff = optax.tree.norm(jax.tree.map(jnp.subtract, grad_k2, plain_grad))
+  assert np.isfinite(float(optax.tree.norm(grad_k2))) and float(diff) > 1e-4
   # The difference includes the second-order term (how D's updates depend on G): with G's
   # samples cut out of D's unrolled updates the gradient is another one.
 
@@ -103,8 +103,8 @@ def test_unrolled_generator_loss_is_plain_at_k0_and_changes_the_gradient_at_k_gt
     differentiable_fakes = property(lambda self: False, lambda self, value: None)
 
   stop_game = StopGame(game.generator, game.discriminator, objective='nonsaturating')
-  grad5_first_order = jax.jit(jax.grad(lambda p: unrolled(5, p, stop_game)[0]))(state.g.params)
-  diff = optax.tree.norm(jax.tree.map(jnp.subtract, grad5, grad5_first_order))
+  grad_k2_first_order = jax.jit(jax.grad(lambda p: unrolled(2, p, stop_game)[0]))(state.g.params)
+  diff = optax.tree.norm(jax.tree.map(jnp.subtract, grad_k2, grad_k2_first_order))
   assert float(diff) > 1e-6
 
 
