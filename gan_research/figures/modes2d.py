@@ -29,6 +29,7 @@ COLUMNS = ('dataset', 'method', 'modes_mean', 'modes_se', 'high_quality_mean',
 # minibatch discrimination and PacGAN; VEEGAN (Srivastava et al. 2017, Table 1) for unrolled GAN,
 # which reports neither standard errors nor reverse KL (None). Architectures differ from ours
 # (G: 4 x 400 ReLU + BatchNorm, D: 3 x 200 maxout-5, 400 epochs of 100k samples), see docs/toys.md.
+# Recalled from the papers, not re-checked against their text: verify before quoting.
 PUBLISHED = {
     ('ring8', 'gan'): (6.3, 0.5, 0.982, 0.002, 0.45, 0.09),
     ('ring8', 'pacgan2'): (7.9, 0.1, 0.956, 0.020, 0.07, 0.03),
