@@ -5,7 +5,15 @@ import numpy as np
 import optax
 import pytest
 
-from gan_research import config_lib, games, packing, steps, train, train_state
+from gan_research import (
+  config_lib,
+  games,
+  optimizers,
+  packing,
+  steps,
+  train,
+  train_state,
+)
 from gan_research.figures import __main__ as figures_main
 from gan_research.figures import modes2d, optimal_d, toy1d, toy_runs
 from gan_research.metrics import mode_statistics
@@ -175,6 +183,14 @@ def test_modes2d_method_configs_and_figure_options():
     config_lib.validate(modes2d.method_config('ring8', method, 10))
   with pytest.raises(ValueError, match='valid methods'):
     modes2d.method_config('ring8', 'wgan', 10)
+  c = modes2d.method_config('ring8', 'gan', 100)
+  assert c.batch_size % 12 == 0  # packs 2, 3 and 4 all keep the batch
+  # Both learning rates are constant for the first 30% of the run, then fall linearly to 0.
+  lr = c.optimizer_d.learning_rate
+  for opt in (c.optimizer_g, c.optimizer_d):
+    schedule = optimizers.make_schedule(opt)
+    np.testing.assert_allclose([schedule(0), schedule(30), schedule(65), schedule(100)],
+                               [lr, lr, lr / 2, 0.0], rtol=1e-6, atol=1e-12)
   assert figures_main.parse_options(['num_steps=20', 'minibatch=true', 'methods=gan;pacgan2',
                                      'lr=0.5']) == {'num_steps': 20, 'minibatch': True,
                                                     'methods': 'gan,pacgan2', 'lr': 0.5}
