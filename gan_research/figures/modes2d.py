@@ -131,7 +131,7 @@ def write_markdown(path, rows, num_seeds):
         f"| {r['dataset']} | {r['method']} | {r['steps']} | "
         f"{_fmt(r['modes_mean'], r['modes_se'], 1)} | {_fmt(pub[0], pub[1], 1)} | "
         f'{_fmt(r["high_quality_mean"], r["high_quality_se"], 3)} | {_fmt(pub[2], pub[3], 3)} | '
-        f'{_fmt(r["reverse_kl_mean"], r["reverse_kl_se"], 2)} | {_fmt(pub[4], pub[5], 2)} |')
+        f'{_fmt(r["reverse_kl_mean"], r["reverse_kl_se"], 3)} | {_fmt(pub[4], pub[5], 2)} |')
   with open(path, 'w') as f:
     f.write('\n'.join(lines) + '\n')
 
