@@ -29,6 +29,12 @@ def base_config() -> ml_collections.ConfigDict:
   c.batch_size = 64  # global, across all devices and processes
   c.num_train_steps = 1000  # generator updates
   c.d_steps = 1  # discriminator updates per generator update
+  # PacGAN (Lin et al. 2018): D judges `pack` samples at once, concatenated on the feature /
+  # channel axis; batch_size stays the number of samples per player (1 = off).
+  c.pack = 1
+  # Unrolled GAN (Metz et al. 2017): G's loss is taken against D after this many differentiable
+  # optimiser steps of D (0 = off); D's own update is unchanged.
+  c.unroll_steps = 0
   c.ema_decay = 0.0  # EMA of the generator's parameters; 0 = off
   # What G and D compute in: 'float32' or 'bfloat16' (mixed precision: parameters, optimiser
   # states, logits and losses stay float32; about 2x less activation memory and faster matmuls
@@ -46,8 +52,8 @@ def base_config() -> ml_collections.ConfigDict:
 
 def adam(learning_rate, b1=0.9, b2=0.999, schedule='constant'):
   return ml_collections.ConfigDict(dict(
-      name='adam', learning_rate=learning_rate, b1=b1, b2=b2, eps=1e-8, schedule=schedule,
-      warmup_steps=0, decay_start_steps=0, decay_steps=0))
+      name='adam', learning_rate=learning_rate, b1=b1, b2=b2, eps=1e-8, eps_root=0.0,
+      schedule=schedule, warmup_steps=0, decay_start_steps=0, decay_steps=0))
 
 
 def parse_arg(arg, **defaults) -> ml_collections.ConfigDict:
@@ -70,7 +76,8 @@ def parse_arg(arg, **defaults) -> ml_collections.ConfigDict:
 
 def validate(config):
   """Clear errors for values that would otherwise fail deep inside JAX."""
-  positive = ('batch_size', 'd_steps', 'log_every_steps', 'penalty_every', 'g_penalty_every')
+  positive = ('batch_size', 'd_steps', 'log_every_steps', 'penalty_every', 'g_penalty_every',
+              'pack')
   for key in positive:
     if config.get(key, 1) < 1:
       raise ValueError(f'config.{key} must be >= 1; got {config[key]}.')
@@ -81,6 +88,11 @@ def validate(config):
   if config.get('compute_dtype', 'float32') not in COMPUTE_DTYPES:
     raise ValueError(f'Unknown config.compute_dtype {config.compute_dtype!r}; valid: '
                      f'{list(COMPUTE_DTYPES)}.')
+  if config.get('unroll_steps', 0) < 0:
+    raise ValueError(f'config.unroll_steps must be >= 0; got {config.unroll_steps}.')
+  if config.batch_size % config.get('pack', 1):
+    raise ValueError(f'config.batch_size={config.batch_size} must be divisible by config.pack='
+                     f'{config.pack}: D sees batch_size / pack packed inputs.')
   if config.penalty != 'none' and config.penalty_weight <= 0:
     raise ValueError(f'config.penalty={config.penalty!r} needs config.penalty_weight > 0.')
 

@@ -23,6 +23,9 @@ from gan_research import models, objectives
 
 class Unconditional:
   """G(z) against D(x): DCGAN, the toy MLPs and every noise-to-sample model."""
+  # d_loss stops the gradient into G's samples (D's update never needs it); the unrolled G loss
+  # (steps.make_unrolled_g_loss) turns it on in its copy of the game to differentiate through D.
+  differentiable_fakes = False
 
   def __init__(self, generator, discriminator, *, objective: str, penalty: str = 'none',
                penalty_weight: float = 0.0, penalty_every: int = 1, constrain=lambda x: x):
@@ -75,7 +78,8 @@ class Unconditional:
     z_rng, penalty_rng = jax.random.split(rng)
     real = batch['x']
     fake, _ = self.generate(g_params, g_state, self.latents(z_rng, real.shape[0]), train=True)
-    fake = jax.lax.stop_gradient(fake)
+    if not self.differentiable_fakes:
+      fake = jax.lax.stop_gradient(fake)
     # Real and fake go through D separately, as in the reference DCGAN: each has its own
     # BatchNorm statistics.
     real_logits, d_state = self._discriminate(d_params, d_state, real)

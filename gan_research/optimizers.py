@@ -47,7 +47,9 @@ def make_optimizer(cfg) -> optax.GradientTransformation:
     lr = lambda count: base(count) * c
     b1, b2 = b1 ** c, b2 ** c
   if cfg.name == 'adam':
-    return optax.adam(lr, b1=b1, b2=b2, eps=cfg.get('eps', 1e-8))
+    # eps_root > 0 keeps Adam differentiable where a gradient is exactly 0 (unroll_steps > 0
+    # differentiates through D's optimiser; d sqrt(v)/dv is infinite at v = 0).
+    return optax.adam(lr, b1=b1, b2=b2, eps=cfg.get('eps', 1e-8), eps_root=cfg.get('eps_root', 0.0))
   if cfg.name == 'rmsprop':
     return optax.rmsprop(lr, decay=cfg.get('decay', 0.9), eps=cfg.get('eps', 1e-8))
   if cfg.name == 'sgd':

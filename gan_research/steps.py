@@ -5,6 +5,8 @@ of Goodfellow et al.'s Algorithm 1), then the generator makes one. Everything a 
 its two losses (optimisers, the lazy-penalty schedule, weight clipping, EMA) lives here, so every
 game gets it.
 """
+import copy
+
 import jax
 import jax.numpy as jnp
 import optax
@@ -12,13 +14,53 @@ import optax
 from gan_research.train_state import Player, TrainState
 
 
+def make_unrolled_g_loss(game, tx_d, unroll_steps: int):
+  """G's loss against D unrolled `unroll_steps` optimiser steps ahead (Metz et al. 2017).
+
+  Returns loss_fn(g_params, g_state, d: Player, extras, batch, rng, regularize) -> (loss, aux),
+  aux as in `game.g_loss`. D's copy takes `unroll_steps` `tx_d` updates on `game.d_loss` (without
+  its lazy regulariser) inside the differentiated function, with G's samples left differentiable,
+  so the gradient with respect to g_params includes how D would react to G (the second-order
+  term of Metz et al. eq. 12). With unroll_steps = 0 it is exactly `game.g_loss`. The unrolled D
+  is thrown away: the caller keeps D's real update. A game that stops the gradient of G's samples
+  in d_loss should honour `differentiable_fakes` (as `games.Unconditional` does); otherwise only
+  the first-order term remains.
+  """
+  d_game = copy.copy(game)
+  if hasattr(d_game, 'differentiable_fakes'):
+    d_game.differentiable_fakes = True
+
+  def loss_fn(g_params, g_state, d, extras, batch, rng, regularize):
+    if not unroll_steps:
+      return game.g_loss(g_params, g_state, d.params, d.state, extras, batch, rng, regularize)
+
+    def d_step(carry, i):
+      d_params, d_opt_state, d_extras = carry
+      grads, (_, d_extras, _) = jax.grad(d_game.d_loss, has_aux=True)(
+          d_params, d.state, g_params, g_state, d_extras, batch, jax.random.fold_in(rng, i + 1),
+          jnp.asarray(False))
+      updates, d_opt_state = tx_d.update(grads, d_opt_state, d_params)
+      return (optax.apply_updates(d_params, updates), d_opt_state, d_extras), None
+
+    # A scan, not a Python loop: one traced D step, so compile time does not grow with k.
+    (d_params, _, _), _ = jax.lax.scan(d_step, (d.params, d.opt_state, extras),
+                                       jnp.arange(unroll_steps))
+    return game.g_loss(g_params, g_state, d_params, d.state, extras, batch,
+                       jax.random.fold_in(rng, 0), regularize)
+
+  return loss_fn
+
+
 def make_train_step(game, tx_g, tx_d, *, d_steps: int, penalty_every: int = 1,
-                    g_penalty_every: int = 1, d_weight_clip: float = 0.0, ema_decay: float = 0.0):
+                    g_penalty_every: int = 1, d_weight_clip: float = 0.0, ema_decay: float = 0.0,
+                    unroll_steps: int = 0):
   """Returns the pure train step; jit it (with shardings) in the caller.
 
   `penalty_every` / `g_penalty_every`: the discriminator's / generator's lazy regulariser runs on
-  every k-th update of that player (the game scales it by k).
+  every k-th update of that player (the game scales it by k). `unroll_steps` > 0: G's update
+  differentiates through that many optimiser steps of a copy of D (make_unrolled_g_loss).
   """
+  unrolled_g_loss = make_unrolled_g_loss(game, tx_d, unroll_steps) if unroll_steps else None
 
   def d_update(d: Player, g: Player, extras, batch, rng, update_index):
     regularize = update_index % penalty_every == 0
@@ -34,9 +76,14 @@ def make_train_step(game, tx_g, tx_d, *, d_steps: int, penalty_every: int = 1,
 
   def g_update(g: Player, d: Player, extras, batch, rng, update_index):
     regularize = update_index % g_penalty_every == 0
-    grad_fn = jax.value_and_grad(game.g_loss, has_aux=True)
-    (_, (g_state, extras, metrics)), grads = grad_fn(g.params, g.state, d.params, d.state, extras,
-                                                     batch, rng, regularize)
+    if unrolled_g_loss is not None:
+      grad_fn = jax.value_and_grad(unrolled_g_loss, has_aux=True)
+      (_, (g_state, extras, metrics)), grads = grad_fn(g.params, g.state, d, extras, batch, rng,
+                                                       regularize)
+    else:
+      grad_fn = jax.value_and_grad(game.g_loss, has_aux=True)
+      (_, (g_state, extras, metrics)), grads = grad_fn(g.params, g.state, d.params, d.state,
+                                                       extras, batch, rng, regularize)
     updates, opt_state = tx_g.update(grads, g.opt_state, g.params)
     metrics['grad_norm/g'] = optax.tree.norm(grads)
     return Player(optax.apply_updates(g.params, updates), g_state, opt_state), extras, metrics

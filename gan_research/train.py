@@ -16,7 +16,7 @@ import numpy as np
 from absl import logging
 
 from gan_research import checkpoints, config_lib, data, games, metrics, models, optimizers
-from gan_research import parallel, preemption, steps, train_state, writers
+from gan_research import packing, parallel, preemption, steps, train_state, writers
 from gan_research.data.pipeline import Prefetcher
 from gan_research.figures import plots
 
@@ -61,7 +61,8 @@ class Experiment:
     step = steps.make_train_step(self.game, self.tx_g, self.tx_d, d_steps=config.d_steps,
                                  penalty_every=config.penalty_every,
                                  g_penalty_every=config.get('g_penalty_every', 1),
-                                 d_weight_clip=config.d_weight_clip, ema_decay=config.ema_decay)
+                                 d_weight_clip=config.d_weight_clip, ema_decay=config.ema_decay,
+                                 unroll_steps=config.get('unroll_steps', 0))
     replicated = parallel.replicated(self.mesh)
     return jax.jit(step, donate_argnums=0,
                    in_shardings=(replicated, parallel.batch_sharding(self.mesh), replicated),
@@ -93,6 +94,7 @@ def build(config, mesh=None) -> Experiment:
   parallel.check_batch_size(config.batch_size, mesh)
   source = data.get_source(config)
   generator, discriminator = models.build(config, source.example_shape)
+  discriminator = packing.pack_discriminator(discriminator, config.get('pack', 1))
   game = games.build(config, generator, discriminator,
                      constrain=lambda x: parallel.shard_examples(x, mesh), source=source)
   return Experiment(config, mesh, source, game, optimizers.make_optimizer(config.optimizer_g),

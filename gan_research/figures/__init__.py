@@ -13,6 +13,10 @@ FIGURES = {
     'interpolation': 'gan_research.figures.interpolation',  # slerp in Z vs lerp in W
     'noise': 'gan_research.figures.noise',  # same w, resampled noise, per-pixel std
     'truncation': 'gan_research.figures.truncation',  # psi sweep towards the average w
+    # Toy studies; these train their own runs (vmapped over seeds) into --workdir.
+    'toy1d': 'gan_research.figures.toy1d',  # 1-D mixtures x G activations, densities + modes
+    'optimal_d': 'gan_research.figures.optimal_d',  # Goodfellow et al. 2014 Fig. 1: D vs D*
+    'modes2d': 'gan_research.figures.modes2d',  # PacGAN Table 1: ring8/grid25 mode collapse
 }
 
 
