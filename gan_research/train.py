@@ -5,6 +5,7 @@ workdir's latest checkpoint, and runs the jitted train step, with logging, sampl
 checkpoints and evaluators on their schedules.
 """
 import dataclasses
+import functools
 import os
 import time
 from typing import Any
@@ -71,11 +72,12 @@ class Experiment:
   def make_sampler(self, chunk_size=None):
     """sample_fn(state, rng, n) -> numpy [n, *example_shape] from the EMA generator if any.
 
-    Works in fixed chunks so one compile serves every n.
+    Works in fixed chunks so one compile serves every n. Games lay latents out like the data
+    (split over processes); the samples come back replicated so every process can read them.
     """
     chunk = chunk_size or self.config.batch_size
 
-    @jax.jit
+    @functools.partial(jax.jit, out_shardings=parallel.replicated(self.mesh))
     def sample_chunk(state, rng):
       params = state.ema_params if state.ema_params is not None else state.g.params
       # float32 whatever config.compute_dtype is: samples are plotted, saved and evaluated.
