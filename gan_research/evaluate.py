@@ -9,7 +9,7 @@ curves over steps mix both. Real-data features are cached in DIR/eval_cache/.
 
 Example (MNIST, digit classifier from `python -m gan_research.metrics.train_classifier`):
   python -m gan_research.evaluate --workdir=runs/dcgan --metrics=fid,kid,is,pr \
-      --num_samples=10000 --classifier=/tmp/mnist_classifier
+      --num_samples=10000 --classifier=runs/mnist_classifier
 Example (RGB data, the standard FID InceptionV3; weights: see gan_research/metrics/inception.py):
   python -m gan_research.evaluate --workdir=runs/cifar10 --metrics=fid,is \
       --extractor=fid_inception --inception_weights=pt_inception-2015-12-05-6726825d.pth
