@@ -77,7 +77,7 @@ class Unconditional:
   def d_loss(self, d_params, d_state, g_params, g_state, extras, batch, rng, regularize):
     z_rng, penalty_rng = jax.random.split(rng)
     real = batch['x']
-    fake, _ = self.generate(g_params, g_state, self.latents(z_rng, real.shape[0]), train=True)
+    fake = self._fakes_for_d(g_params, g_state, z_rng, real.shape[0])
     if not self.differentiable_fakes:
       fake = jax.lax.stop_gradient(fake)
     # Real and fake go through D separately, as in the reference DCGAN: each has its own
@@ -95,6 +95,10 @@ class Unconditional:
       loss = loss + self.penalty_scale * penalty
       metrics['loss/d_penalty'] = penalty
     return loss, (d_state, extras, metrics)
+
+  def _fakes_for_d(self, g_params, g_state, rng, n):
+    """The n generated samples D's update sees (G's own state updates are not kept)."""
+    return self.generate(g_params, g_state, self.latents(rng, n), train=True)[0]
 
   def g_loss(self, g_params, g_state, d_params, d_state, extras, batch, rng, regularize):
     del regularize  # no generator regulariser in this game
@@ -173,24 +177,11 @@ class StyleGAN(Unconditional):
                                 train=False, w_avg=extras['w_avg'], psi=self.truncation_psi,
                                 rngs={'noise': noise_rng})
 
-  def d_loss(self, d_params, d_state, g_params, g_state, extras, batch, rng, regularize):
-    ws_rng, noise_rng, penalty_rng = jax.random.split(rng, 3)
-    real = batch['x']
-    ws = self.mixed_ws(g_params, ws_rng, real.shape[0])
-    fake = jax.lax.stop_gradient(self.synthesis(g_params, ws, noise_rng))
-    real_logits, d_state = self._discriminate(d_params, d_state, real)
-    fake_logits, d_state = self._discriminate(d_params, d_state, fake)
-    loss = self.objective.d_loss(real_logits=real_logits, fake_logits=fake_logits)
-    metrics = {'loss/d': loss, 'd/real_logit': jnp.mean(real_logits),
-               'd/fake_logit': jnp.mean(fake_logits)}
-    if self.penalty is not None:
-      d_fn = lambda x: self._discriminate(d_params, d_state, x)[0]
-      penalty = jax.lax.cond(
-          regularize, lambda: self.penalty(d_fn, real=real, fake=fake, rng=penalty_rng),
-          lambda: jnp.zeros((), jnp.float32))
-      loss = loss + self.penalty_scale * penalty
-      metrics['loss/d_penalty'] = penalty
-    return loss, (d_state, extras, metrics)
+  def _fakes_for_d(self, g_params, g_state, rng, n):
+    """D's update sees style-mixed samples, as in the official training loop."""
+    del g_state
+    ws_rng, noise_rng = jax.random.split(rng)
+    return self.synthesis(g_params, self.mixed_ws(g_params, ws_rng, n), noise_rng)
 
   def g_loss(self, g_params, g_state, d_params, d_state, extras, batch, rng, regularize):
     ws_rng, noise_rng, pl_rng = jax.random.split(rng, 3)
