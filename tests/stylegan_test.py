@@ -214,3 +214,27 @@ def test_one_train_step_with_all_regularisers():
       leaf(new.ema_params),
       config.ema_decay * leaf(state.ema_params) + (1 - config.ema_decay) * leaf(new.g.params),
       atol=1e-6)
+
+
+def test_projection_recovers_an_image_the_generator_made():
+  """Projection (GAN inversion) finds w and noise reproducing G's own image at >= 25 dB PSNR."""
+  from gan_research import projection as project
+  from gan_research.figures import stylegan_common
+  config = experiment_config('preset=test,res=16')
+  generator, discriminator = models.build(config, (16, 16, 1))
+  game = games.build(config, generator, discriminator)
+  x = jnp.zeros((2, 16, 16, 1))
+  g_vars, _, extras = game.init(jax.random.key(0), x)
+  params = g_vars['params']
+  w_avg = jnp.mean(game.mapping(params, jax.random.normal(jax.random.key(1), (512, 16)))[:, 0], 0)
+  model = stylegan_common.TrainedGenerator(game, params, w_avg, step=0)
+  target = model.synthesis(model.mapping(model.z(seed=7)), noise_mode='random',
+                           rng=jax.random.key(7))[0]
+  start = model.synthesis(model.mapping(model.z(seed=8)), noise_mode='random',
+                          rng=jax.random.key(8))[0]
+  assert project.psnr(start, target) < 20  # another seed's image is far from the target
+  w, noise, image, psnr = project.project(model, target, num_steps=300, w_avg_samples=500)
+  assert psnr >= 25, psnr
+  assert psnr == pytest.approx(project.psnr(image, target))
+  assert w.shape == (16,) and len(noise) == len(generator.apply({'params': params},
+                                                                method='noise_shapes'))
