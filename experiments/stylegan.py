@@ -15,7 +15,7 @@ Time:     res=32 default (width 64, batch 32): compile 98 s, 0.76 steps/s on an 
           (python -m gan_research.benchmark --config=experiments/stylegan.py); width=32: 1.7
           steps/s, compile 80 s without path length (docs/stylegan.md).
 Expected: on MNIST at CPU scale, training collapses to one digit by step 1,000-1,500 (width 32,
-          batch 32, the default and a gamma 0.1 / no path-length setting; IS 1.06, recall 0):
+          batch 32; the default, gamma 0.1 without path length, gamma 1.0; IS 1.06-1.10):
           open work, see docs/stylegan.md.
 """
 import os
