@@ -224,7 +224,7 @@ def test_projection_recovers_an_image_the_generator_made():
   generator, discriminator = models.build(config, (16, 16, 1))
   game = games.build(config, generator, discriminator)
   x = jnp.zeros((2, 16, 16, 1))
-  g_vars, _, extras = game.init(jax.random.key(0), x)
+  g_vars, _, _ = game.init(jax.random.key(0), x)
   params = g_vars['params']
   w_avg = jnp.mean(game.mapping(params, jax.random.normal(jax.random.key(1), (512, 16)))[:, 0], 0)
   model = stylegan_common.TrainedGenerator(game, params, w_avg, step=0)
