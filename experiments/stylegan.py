@@ -8,6 +8,8 @@ Command:  python -m gan_research.main --config=experiments/stylegan.py --workdir
             preset=paper256  StyleGAN2 config F at 256x256 (z = w = 512, 8 x 512 mapping,
                              channels min(32768 / res, 512)); image_folder data
             preset=paper1024 the same at 1024x1024 (FFHQ)
+            preset=cifar     StyleGAN2-ADA's CIFAR-10 training settings at `width`
+                             (D without skips, no mixing, no path length; see get_config)
           Figures: python -m gan_research.figures {style_mixing,interpolation,noise,truncation}
           --workdir=runs/sg; projection: python -m gan_research.project --workdir=runs/sg
           --target=img.png (see docs/stylegan.md).
@@ -23,7 +25,7 @@ import os
 
 from gan_research import config_lib
 
-PRESETS = ('', 'test', 'paper256', 'paper1024')
+PRESETS = ('', 'test', 'paper256', 'paper1024', 'cifar')
 _MNIST_DIR = os.path.join('..', 'shared', 'data', 'mnist')  # relative to the repository root
 
 
@@ -60,7 +62,7 @@ def get_config(arg=None):
                  'mapping_layers': 8, 'mapping_width': mapping, 'mapping_lr_mul': 0.01,
                  'channel_base': channel_base, 'channel_max': width}
   c.discriminator = {'channel_base': channel_base, 'channel_max': width, 'mbstd_group_size': 4,
-                     'mbstd_channels': 1}
+                     'mbstd_channels': 1, 'architecture': 'resnet'}
   c.objective = 'nonsaturating'
   # Lazy R1 on reals: gamma (StyleGAN2-ADA's heuristic 0.0002 * res^2 / batch, 0.01 at 32x32 as
   # its CIFAR-10 setting; config F used 10 at 1024x1024), every 16 D updates.
@@ -80,6 +82,17 @@ def get_config(arg=None):
   # EMA generator with a half-life of ema_kimg thousand images (StyleGAN2: 10 kimg). Derived from
   # the batch here: change the batch with the `batch=` argument, not --config.batch_size.
   c.ema_decay = 0.5 ** (arg.batch / (arg.ema_kimg * 1000.0))
+  if arg.preset == 'cifar':
+    # StyleGAN2-ADA's `cifar` config (32x32, diverse classes; its train.py): D without residual
+    # skips, no style mixing, no path length, 2 mapping layers, minibatch std over groups of 32,
+    # lr 0.0025, gamma 0.01. Widths stay `width`: the reference uses 512 channels.
+    c.discriminator.architecture = 'orig'
+    c.discriminator.mbstd_group_size = 32
+    c.generator.mapping_layers = 2
+    c.stylegan.style_mixing_prob = 0.0
+    c.stylegan.pl_weight = 0.0
+    c.penalty_weight = 0.01
+    c.optimizer_g.learning_rate = c.optimizer_d.learning_rate = 0.0025
   c.log_every_steps = 100
   c.checkpoint_every_steps = 500
   c.sample_every_steps = 500

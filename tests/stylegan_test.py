@@ -52,6 +52,8 @@ def test_shapes_at_several_resolutions(res, channels):
 PINNED_COUNTS = {
     'preset=test,res=32': (13_872, 13_853),
     'res=32': (288_868, 288_929),
+    # StyleGAN2-ADA's CIFAR-10 settings: 2 mapping layers (6 x 4,160 fewer), D without skips.
+    'preset=cifar': (263_908, 278_689),
     # StyleGAN2 config F widths; the noise strengths are per channel (5,551 parameters at 1024,
     # against 17 with one scalar per layer).
     'preset=paper256': (30_039_701, 28_864_129),
@@ -65,6 +67,30 @@ def test_pinned_parameter_counts(arg):
   channels = 1 if config.dataset == 'mnist' else 3
   generator, discriminator = models.build(config, (config.image_size,) * 2 + (channels,))
   assert stylegan.param_count(generator, discriminator) == PINNED_COUNTS[arg]
+
+
+def test_orig_discriminator_is_the_resnet_one_without_its_skips():
+  # StyleGAN2-ADA's CIFAR-10 config uses architecture='orig': the same blocks, no 1x1 skips.
+  config = experiment_config('res=32')
+  _, resnet = models.build(config, (32, 32, 1))
+  config.discriminator.architecture = 'orig'
+  generator, orig = models.build(config, (32, 32, 1))
+  x = jnp.zeros((4, 32, 32, 1))
+  shapes = lambda d: jax.eval_shape(lambda: d.init(jax.random.key(0), x, train=False))['params']
+  orig_params, resnet_params = shapes(orig), shapes(resnet)
+  assert sorted(set(resnet_params) - set(orig_params)) == ['b16_skip', 'b32_skip', 'b8_skip']
+  width = lambda r: stylegan.channels_at(r, config.discriminator.channel_base,
+                                         config.discriminator.channel_max)
+  skips = sum(width(r) * width(r // 2) for r in (32, 16, 8))  # 1x1 kernels, no bias
+  assert (stylegan.param_count(generator, resnet)[1] - stylegan.param_count(generator, orig)[1]
+          == skips)
+  logits = jax.eval_shape(lambda v: orig.apply({'params': v}, x, train=True), orig_params)
+  assert logits.shape == (4,)
+  config.discriminator.architecture = 'skip'
+  _, bad = models.build(config, (32, 32, 1))
+  with pytest.raises(ValueError, match=r"Unknown StyleGAN discriminator architecture 'skip'.*"
+                                       r"'resnet', 'orig'"):
+    bad.init(jax.random.key(0), x, train=False)
 
 
 def test_demodulation_gives_unit_variance_outputs():

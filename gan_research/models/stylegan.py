@@ -376,28 +376,41 @@ def minibatch_stddev(x, group_size=4, num_channels=1):
   return jnp.concatenate([x, y], axis=-1)
 
 
+D_ARCHITECTURES = ('resnet', 'orig')
+
+
 class Discriminator(nn.Module):
-  """StyleGAN2 residual discriminator -> one logit per image."""
+  """StyleGAN2 discriminator -> one logit per image.
+
+  architecture: 'resnet' (StyleGAN2's default, config F) adds a 1x1 skip per block; 'orig' is
+  the same blocks without skips, which StyleGAN2-ADA uses for CIFAR-10 (its `cifar` config).
+  """
   channel_base: int = 32768
   channel_max: int = 512
   mbstd_group_size: int = 4
   mbstd_channels: int = 1
+  architecture: str = 'resnet'
   dtype: Any = jnp.float32
 
   @nn.compact
   def __call__(self, x, *, train: bool):
     del train  # no BatchNorm / dropout
+    if self.architecture not in D_ARCHITECTURES:
+      raise ValueError(f'Unknown StyleGAN discriminator architecture {self.architecture!r}; '
+                       f'valid: {list(D_ARCHITECTURES)}.')
     width = lambda res: channels_at(res, self.channel_base, self.channel_max)
     res = x.shape[1]
     _log2(res)
     h = lrelu(EqualConv(width(res), 1, name=f'b{res}_fromrgb', dtype=self.dtype)(x))
     while res > 4:
-      skip = EqualConv(width(res // 2), 1, use_bias=False, name=f'b{res}_skip',
-                       dtype=self.dtype)(downsample2x(h))
+      if self.architecture == 'resnet':
+        skip = EqualConv(width(res // 2), 1, use_bias=False, name=f'b{res}_skip',
+                         dtype=self.dtype)(downsample2x(h))
       h = lrelu(EqualConv(width(res), 3, name=f'b{res}_conv0', dtype=self.dtype)(h))
       h = lrelu(EqualConv(width(res // 2), 3, stride=2, name=f'b{res}_conv1',
                           dtype=self.dtype)(blur(h)))
-      h = (skip + h) * (1.0 / math.sqrt(2.0))
+      if self.architecture == 'resnet':
+        h = (skip + h) * (1.0 / math.sqrt(2.0))
       res //= 2
     h = minibatch_stddev(h, self.mbstd_group_size, self.mbstd_channels)
     h = lrelu(EqualConv(width(4), 3, name='b4_conv', dtype=self.dtype)(h))
