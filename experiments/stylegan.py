@@ -16,10 +16,11 @@ Command:  python -m gan_research.main --config=experiments/stylegan.py --workdir
 Time:     res=32 default (width 64, batch 32): compile 98 s, 0.76 steps/s on an idle 2-core CPU
           (python -m gan_research.benchmark --config=experiments/stylegan.py); width=32: 1.7
           steps/s, compile 80 s without path length (docs/stylegan.md).
-Expected: on MNIST at CPU scale, training collapses to one digit by step 400-1,500 (width 64
-          and width 32, batch 32, in every setting tried: R1 gamma 0.0032-1.0, with and without
-          path length, 2 or 8 mapping layers, lr 0.0005-0.0025, minibatch-std group 4 or 32;
-          IS 1.02-1.28): open work, see docs/stylegan.md.
+Expected: on MNIST at CPU scale, training collapses to one digit: by step 400-1,500 at width
+          32 and 64 in every setting tried (R1 gamma 0.01-10, with and without path length,
+          2 or 8 mapping layers, lr 0.0005-0.0025, batch 32 or 64, minibatch std group 4-32,
+          preset=cifar); preset=cifar,width=128 (0.33 steps/s) stays varied to about step 1,000,
+          then collapses too. Open work, see docs/stylegan.md.
 """
 import os
 
