@@ -11,7 +11,8 @@ reads the w of the layer after it (the last one reads ws[:, -1]), as in the offi
 
 Discriminator = StyleGAN2's residual network: fromRGB, per resolution two 3x3 convolutions (the
 second downsamples) with a 1x1 skip that downsamples, summed and scaled by 1/sqrt(2); at 4x4 the
-minibatch standard deviation layer, a 3x3 convolution and two dense layers.
+minibatch standard deviation layer, a 3x3 convolution and two dense layers. architecture='orig'
+drops the skips (StyleGAN2-ADA's CIFAR-10 setting).
 
 Choices (documented in docs/stylegan.md):
 - Modulated convolution in the "fused_modconv=False" form: scale the input activations by the
