@@ -140,6 +140,39 @@ def test_unknown_activation_lists_valid_ones():
     _init(mlp.Generator(output_shape=(1,), activation='swish'), jnp.zeros((1, 2)))
 
 
+def test_maxout_discriminator_matches_formula():
+  d = mlp.Discriminator(hidden_sizes=(3, 2), maxout_pieces=4)
+  x = jax.random.normal(jax.random.key(0), (5, 6))
+  variables = _init(d, x)
+  p = jax.tree.map(np.asarray, variables['params'])
+  assert p['Dense_0']['kernel'].shape == (6, 12) and p['Dense_1']['kernel'].shape == (3, 8)
+
+  def maxout_np(h, pieces):  # unit u is the max of linear outputs u * pieces ... u * pieces + 3
+    return np.stack([h[:, u * pieces:(u + 1) * pieces].max(1)
+                     for u in range(h.shape[1] // pieces)], axis=1)
+
+  h = maxout_np(np.asarray(x) @ p['Dense_0']['kernel'] + p['Dense_0']['bias'], 4)
+  h = maxout_np(h @ p['Dense_1']['kernel'] + p['Dense_1']['bias'], 4)
+  expected = (h @ p['Dense_2']['kernel'] + p['Dense_2']['bias'])[:, 0]
+  np.testing.assert_allclose(d.apply(variables, x, train=False), expected, rtol=1e-5, atol=1e-6)
+  with pytest.raises(ValueError, match='do not split into 4 pieces'):
+    mlp.maxout(jnp.zeros((2, 6)), 4)
+
+
+def test_mlp_init_std_and_batchnorm_generator_without_hidden_biases():
+  g = mlp.Generator(output_shape=(2,), latent_dim=2, hidden_sizes=(400, 400), batch_norm=True,
+                    init_std=0.02)
+  g_vars = _init(g, jnp.zeros((4, 2)))
+  params = g_vars['params']
+  assert 'bias' not in params['Dense_0'] and 'bias' not in params['Dense_1']  # BatchNorm's beta
+  assert 'bias' in params['Dense_2']
+  std = float(np.std(np.asarray(params['Dense_1']['kernel'])))
+  assert abs(std - 0.02) < 0.001  # 160,000 draws of N(0, 0.02^2)
+  default = _init(mlp.Generator(output_shape=(2,), latent_dim=2, hidden_sizes=(400, 400)),
+                  jnp.zeros((4, 2)))  # LeCun normal: std 1 / sqrt(400)
+  assert abs(float(np.std(np.asarray(default['params']['Dense_1']['kernel']))) - 0.05) < 0.003
+
+
 def test_minibatch_discrimination_matches_formula():
   layer = layers.MinibatchDiscrimination(num_kernels=3, kernel_dim=2)
   f = jax.random.normal(jax.random.key(0), (4, 5))

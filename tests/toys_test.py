@@ -1,4 +1,6 @@
 """Toy studies: D*, packing, unrolling, mode counting, and the vmapped multi-run trainer."""
+import csv
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -191,6 +193,34 @@ def test_modes2d_method_configs_and_figure_options():
     schedule = optimizers.make_schedule(opt)
     np.testing.assert_allclose([schedule(0), schedule(30), schedule(65), schedule(100)],
                                [lr, lr, lr / 2, 0.0], rtol=1e-6, atol=1e-12)
+  # arch=paper: PacGAN's released networks and optimiser; a packed D sees 100 packed inputs.
+  for method in modes2d.METHODS:
+    config_lib.validate(modes2d.method_config('grid25', method, 10, 'paper'))
+  c = modes2d.method_config('grid25', 'pacgan3', 10, 'paper')
+  assert (c.pack, c.batch_size) == (3, 300)
+  assert c.discriminator.maxout_pieces == 5 and c.generator.batch_norm
+  assert (c.optimizer_g.learning_rate, c.optimizer_g.b1, c.optimizer_g.schedule) == (
+      1e-4, 0.8, 'constant')
+  assert modes2d.method_config('grid25', 'gan', 10, 'paper', 1e-3).optimizer_d.learning_rate == 1e-3
+  assert modes2d.PAPER_NUM_STEPS == 400_000
+  with pytest.raises(ValueError, match='valid archs'):
+    modes2d.method_config('ring8', 'gan', 10, 'big')
   assert figures_main.parse_options(['num_steps=20', 'minibatch=true', 'methods=gan;pacgan2',
                                      'lr=0.5']) == {'num_steps': 20, 'minibatch': True,
                                                     'methods': 'gan,pacgan2', 'lr': 0.5}
+
+
+def test_modes2d_command_writes_the_csv_table_and_figure(tmp_path):
+  """The command end to end at a few steps (arch=paper: BatchNorm G, maxout D, packing)."""
+  path = modes2d.run(str(tmp_path), num_steps=3, seeds=2, methods='gan,pacgan2',
+                     datasets='grid25', arch='paper', num_samples=100)
+  assert path == str(tmp_path / 'figures' / 'modes2d.png') and (tmp_path / 'figures').exists()
+  with open(tmp_path / 'modes2d.csv') as f:
+    rows = list(csv.DictReader(f))
+  assert [tuple(r) for r in rows] == [modes2d.COLUMNS] * 2
+  assert [(r['dataset'], r['method']) for r in rows] == [('grid25', 'gan'), ('grid25', 'pacgan2')]
+  for r in rows:
+    assert 0 <= float(r['modes_mean']) <= 25 and 0 <= float(r['high_quality_mean']) <= 1
+  table = (tmp_path / 'modes2d.md').read_text()
+  assert 'arch=paper' in table and '| grid25 | pacgan2 | 3 |' in table
+  assert '23.8 ± 0.7' in table and '24.8' not in table  # published PacGAN2 beside ours only

@@ -10,6 +10,12 @@ within 3 std of the nearest mode; modes captured; reverse KL of the mode histogr
 `pack`, `unroll_steps` or D's minibatch layer change, and the unrolled rows train for
 `num_steps_unrolled` steps (default 1,000) to keep the command's time in budget. Packing keeps the
 batch: D sees batch_size / m packed inputs.
+
+`--options=arch=paper` trains the networks and optimiser of PacGAN's released 2-D experiments
+instead (G 4 x 400 ReLU + BatchNorm, D 3 x 200 maxout with 5 pieces, weights N(0, 0.02^2), Adam
+1e-4 with beta1 0.8 at a constant rate, no EMA, 100 packed inputs per D batch so m x 100 samples,
+400 epochs of 100k samples = 400,000 steps): `paper_config`. It is a GPU-sized protocol (see
+docs/toys.md); `num_steps` and `learning_rate` shorten it.
 """
 import csv
 import os
@@ -23,6 +29,7 @@ from gan_research.metrics import mode_statistics
 
 METHODS = ('gan', 'pacgan2', 'pacgan3', 'pacgan4', 'unrolled5', 'minibatch')
 DATASETS = ('ring8', 'grid25')
+ARCHS = ('small', 'paper')
 COLUMNS = ('dataset', 'method', 'modes_mean', 'modes_se', 'high_quality_mean',
            'high_quality_se', 'reverse_kl_mean', 'reverse_kl_se')
 
@@ -87,10 +94,48 @@ def base_config(dataset, num_steps):
   return c
 
 
-def method_config(dataset, method, num_steps):
+# PacGAN's released 2-D configs (synthetic_data_experiments/2D{Ring,Grid}_GAN&PacGAN/config.py
+# in the authors' repository): 400 epochs over 100,000 samples in batches of 100.
+PAPER_NUM_STEPS = 400 * 100_000 // 100
+PAPER_BATCH = 100  # packed inputs per D batch (the released code packs m x 100 samples)
+PAPER_LEARNING_RATE = 1e-4
+
+
+def paper_config(dataset, num_steps, learning_rate=PAPER_LEARNING_RATE):
+  """PacGAN's 2-D set-up: G 4 x 400 ReLU with BatchNorm (no hidden biases), D 3 x 200 maxout with
+  5 pieces, every weight N(0, 0.02^2) and biases 0, non-saturating loss, Adam (beta1 0.8) at a
+  constant rate, no EMA. `method_config` sets the batch to PAPER_BATCH packed inputs.
+
+  Differences that remain: the released code draws batches from a fixed set of 100,000 samples
+  (here every batch is fresh) and its BatchNorm averages population statistics with momentum
+  0.95 (flax: 0.9).
+  """
   c = base_config(dataset, num_steps)
+  c.generator = {'latent_dim': 2, 'hidden_sizes': (400,) * 4, 'activation': 'relu',
+                 'batch_norm': True, 'init_std': 0.02}
+  c.discriminator = {'hidden_sizes': (200,) * 3, 'maxout_pieces': 5, 'init_std': 0.02}
+  c.batch_size = PAPER_BATCH
+  c.optimizer_g = config_lib.adam(learning_rate, 0.8, 0.999)
+  c.optimizer_d = config_lib.adam(learning_rate, 0.8, 0.999)
+  c.optimizer_d.eps_root = 1e-16  # as base_config: the unrolled rows differentiate through Adam
+  c.ema_decay = 0.0
+  return c
+
+
+def method_config(dataset, method, num_steps, arch='small', learning_rate=None):
+  if arch == 'small':
+    c = base_config(dataset, num_steps)
+    if learning_rate is not None:
+      c.optimizer_g.learning_rate = c.optimizer_d.learning_rate = float(learning_rate)
+  elif arch == 'paper':
+    c = paper_config(dataset, num_steps,
+                     PAPER_LEARNING_RATE if learning_rate is None else float(learning_rate))
+  else:
+    raise ValueError(f'Unknown arch {arch!r}; valid archs: {list(ARCHS)}.')
   if method.startswith('pacgan'):
     c.pack = int(method.removeprefix('pacgan'))
+    if arch == 'paper':
+      c.batch_size = PAPER_BATCH * c.pack
   elif method.startswith('unrolled'):
     c.unroll_steps = int(method.removeprefix('unrolled'))
   elif method == 'minibatch':
@@ -116,9 +161,10 @@ def _fmt(mean, se, digits):
   return f'{mean:.{digits}f}' + (f' ± {se:.{digits}f}' if se is not None else '')
 
 
-def write_markdown(path, rows, num_seeds):
+def write_markdown(path, rows, num_seeds, arch='small'):
   """Ours beside the published rows; `rows` carry the CSV columns plus `steps`."""
-  lines = [(f'Ours: mean ± standard error over {num_seeds} seeds, 2,500 samples per run. '
+  lines = [(f'Ours (arch={arch}): mean ± standard error over {num_seeds} seeds, 2,500 samples per '
+            'run. '
             f'Published ({PUBLISHED_NOTE}): PacGAN Table 1 (unrolled: VEEGAN Table 1, no errors).'),
            '',
            ('| dataset | method | steps | modes (ours) | modes (published, unverified) | '
@@ -136,15 +182,20 @@ def write_markdown(path, rows, num_seeds):
     f.write('\n'.join(lines) + '\n')
 
 
-def run(workdir, *, step=None, seed=0, num_samples=2500, num_steps=NUM_STEPS, seeds=10,
-        methods=None, datasets=None, num_steps_unrolled=None):
+def run(workdir, *, step=None, seed=0, num_samples=2500, num_steps=None, seeds=10,
+        methods=None, datasets=None, num_steps_unrolled=None, arch='small', learning_rate=None):
   """Trains every (dataset, method) for `seeds` seeds; writes the CSV, Markdown and figure.
 
+  `num_steps` defaults to NUM_STEPS (arch 'small') or PAPER_NUM_STEPS (arch 'paper').
   `num_steps_unrolled` (default min(num_steps, NUM_STEPS_UNROLLED)) shortens the unrolled rows,
   which cost several times a plain row per step (k + 1 D passes and their backward pass).
+  `learning_rate` overrides both players' Adam rate.
   """
   del step  # trains from scratch; `num_steps` sets the length
-  num_steps = int(num_steps)
+  if arch not in ARCHS:
+    raise ValueError(f'Unknown arch {arch!r}; valid archs: {list(ARCHS)}.')
+  num_steps = int(num_steps if num_steps is not None
+                  else PAPER_NUM_STEPS if arch == 'paper' else NUM_STEPS)
   num_steps_unrolled = int(min(num_steps, NUM_STEPS_UNROLLED) if num_steps_unrolled is None
                            else num_steps_unrolled)
   methods = [m for m in str(methods).split(',') if m] if methods else list(METHODS)
@@ -158,7 +209,8 @@ def run(workdir, *, step=None, seed=0, num_samples=2500, num_steps=NUM_STEPS, se
     for method in methods:
       t0 = time.perf_counter()
       n = num_steps_unrolled if method.startswith('unrolled') else num_steps
-      runs = toy_runs.ToyRuns(method_config(dataset, method, n), seed + np.arange(seeds))
+      runs = toy_runs.ToyRuns(method_config(dataset, method, n, arch, learning_rate),
+                              seed + np.arange(seeds))
       states = runs.train(n, chunk=min(n, 500))
       samples = runs.sample(states, num_samples)
       source = runs.experiment.source
@@ -177,7 +229,7 @@ def run(workdir, *, step=None, seed=0, num_samples=2500, num_steps=NUM_STEPS, se
     writer.writeheader()
     for r in rows:
       writer.writerow({k: (f'{v:.6g}' if isinstance(v, float) else v) for k, v in r.items()})
-  write_markdown(os.path.join(workdir, 'modes2d.md'), rows, seeds)
+  write_markdown(os.path.join(workdir, 'modes2d.md'), rows, seeds, arch)
   # Seed 0's samples of every row, so tables run in parts (methods=, datasets=) can be re-plotted.
   np.savez_compressed(os.path.join(workdir, 'modes2d_samples.npz'),
                       **{f"{r['dataset']}/{r['method']}": p[0] for r, p in zip(rows, panels)})
