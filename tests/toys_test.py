@@ -210,10 +210,12 @@ def test_modes2d_method_configs_and_figure_options():
                                                     'methods': 'gan,pacgan2', 'lr': 0.5}
 
 
-def test_modes2d_command_writes_the_csv_table_and_figure(tmp_path):
+def test_modes2d_command_writes_the_csv_table_and_figure(tmp_path, capsys):
   """The command end to end at a few steps (arch=paper: BatchNorm G, maxout D, packing)."""
   path = modes2d.run(str(tmp_path), num_steps=3, seeds=2, methods='gan,pacgan2',
-                     datasets='grid25', arch='paper', num_samples=100)
+                     datasets='grid25', arch='paper', num_samples=100, log_every=2)
+  printed = capsys.readouterr().out
+  assert 'grid25 pacgan2 step 2: modes' in printed and 'grid25 pacgan2 (3 steps): modes' in printed
   assert path == str(tmp_path / 'figures' / 'modes2d.png') and (tmp_path / 'figures').exists()
   with open(tmp_path / 'modes2d.csv') as f:
     rows = list(csv.DictReader(f))

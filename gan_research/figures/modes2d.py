@@ -155,6 +155,14 @@ def evaluate(samples, centers, std):
   return np.array(rows, np.float64)
 
 
+def _summary(stats):
+  """One line of mean ± standard error (and the worst seed) of evaluate()'s [R, 3] statistics."""
+  mean, se = toy_runs.mean_and_standard_error(stats)
+  return (f'modes {mean[0]:.2f} ± {se[0]:.2f} (min {stats[:, 0].min():.0f}), high quality '
+          f'{mean[1]:.3f} ± {se[1]:.3f} (min {stats[:, 1].min():.3f}), reverse KL {mean[2]:.3f} ± '
+          f'{se[2]:.3f}')
+
+
 def _fmt(mean, se, digits):
   if mean is None:
     return '-'
@@ -183,13 +191,15 @@ def write_markdown(path, rows, num_seeds, arch='small'):
 
 
 def run(workdir, *, step=None, seed=0, num_samples=2500, num_steps=None, seeds=10,
-        methods=None, datasets=None, num_steps_unrolled=None, arch='small', learning_rate=None):
+        methods=None, datasets=None, num_steps_unrolled=None, arch='small', learning_rate=None,
+        log_every=0):
   """Trains every (dataset, method) for `seeds` seeds; writes the CSV, Markdown and figure.
 
   `num_steps` defaults to NUM_STEPS (arch 'small') or PAPER_NUM_STEPS (arch 'paper').
   `num_steps_unrolled` (default min(num_steps, NUM_STEPS_UNROLLED)) shortens the unrolled rows,
   which cost several times a plain row per step (k + 1 D passes and their backward pass).
-  `learning_rate` overrides both players' Adam rate.
+  `learning_rate` overrides both players' Adam rate. `log_every` > 0 prints every row's statistics
+  every that many steps (and trains in chunks of that many steps between prints).
   """
   del step  # trains from scratch; `num_steps` sets the length
   if arch not in ARCHS:
@@ -211,19 +221,25 @@ def run(workdir, *, step=None, seed=0, num_samples=2500, num_steps=None, seeds=1
       n = num_steps_unrolled if method.startswith('unrolled') else num_steps
       runs = toy_runs.ToyRuns(method_config(dataset, method, n, arch, learning_rate),
                               seed + np.arange(seeds))
-      states = runs.train(n, chunk=min(n, 500))
-      samples = runs.sample(states, num_samples)
       source = runs.experiment.source
+      states, done = runs.init(), 0
+      while done < n:
+        chunk = min(int(log_every) or 500, n - done)
+        states, _ = runs.advance(states, chunk)
+        done += chunk
+        if log_every and done < n:
+          stats = evaluate(runs.sample(states, num_samples), source.centers, source.std)
+          print(f'  {dataset} {method} step {done}: {_summary(stats)}; '
+                f'{time.perf_counter() - t0:.0f} s', flush=True)
+      samples = runs.sample(states, num_samples)
       stats = evaluate(samples, source.centers, source.std)
       mean, se = toy_runs.mean_and_standard_error(stats)
       row = dict(zip(COLUMNS, (dataset, method, mean[0], se[0], mean[1], se[1], mean[2], se[2])))
       rows.append(dict(row, steps=n))
       panels.append((samples[0], source.centers,
                      f'{dataset} {method}: {stats[0, 0]:.0f} modes, {stats[0, 1]:.0%} hq'))
-      print(f'{dataset} {method} ({n} steps): modes {mean[0]:.2f} ± {se[0]:.2f} (min {stats[:, 0].min():.0f}),'
-            f' high quality {mean[1]:.3f} ± {se[1]:.3f} (min {stats[:, 1].min():.3f}), '
-            f'reverse KL {mean[2]:.3f} ± {se[2]:.3f}; {time.perf_counter() - t0:.0f} s '
-            f'(compile {runs.compile_seconds:.0f} s)', flush=True)
+      print(f'{dataset} {method} ({n} steps): {_summary(stats)}; '
+            f'{time.perf_counter() - t0:.0f} s (compile {runs.compile_seconds:.0f} s)', flush=True)
   with open(os.path.join(workdir, 'modes2d.csv'), 'w', newline='') as f:
     writer = csv.DictWriter(f, fieldnames=COLUMNS, extrasaction='ignore')
     writer.writeheader()
