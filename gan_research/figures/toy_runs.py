@@ -63,6 +63,7 @@ class ToyRuns:
     self._train_keys = jax.vmap(lambda k: jax.random.fold_in(k, 1))(roots)
     self._data_keys = jax.vmap(lambda k: jax.random.fold_in(k, 2))(roots)
     self._advance = {}
+    self._sample = None
     self.compile_seconds = 0.0
 
   def init(self):
@@ -123,17 +124,22 @@ class ToyRuns:
     return states
 
   def sample(self, states, num_samples: int, seed: int = 0):
-    """[R, num_samples, *example_shape] numpy samples, from the EMA generator if there is one."""
-    game = self.experiment.game
+    """[R, num_samples, *example_shape] numpy samples, from the EMA generator if there is one.
 
-    @jax.jit
-    @jax.vmap
-    def sample_one(state, key):
-      params = state.ema_params if state.ema_params is not None else state.g.params
-      return game.sample(params, state.g.state, state.extras, key, num_samples)
+    Compiled once per num_samples (figures that sample during training call it repeatedly)."""
+    if self._sample is None:
+      game = self.experiment.game
 
-    keys = jax.vmap(lambda k: jax.random.fold_in(k, 1000 + seed))(self._train_keys)
-    return np.asarray(sample_one(states, keys), np.float32)
+      def sample_all(states, train_keys, seed, num_samples):
+        def sample_one(state, train_key):
+          params = state.ema_params if state.ema_params is not None else state.g.params
+          key = jax.random.fold_in(train_key, 1000 + seed)
+          return game.sample(params, state.g.state, state.extras, key, num_samples)
+
+        return jax.vmap(sample_one)(states, train_keys)
+
+      self._sample = jax.jit(sample_all, static_argnums=3)
+    return np.asarray(self._sample(states, self._train_keys, seed, num_samples), np.float32)
 
   def discriminator_logits(self, states, x):
     """D's logits [R, N] at points x [N, *example_shape] (unpacked D only)."""
