@@ -222,15 +222,14 @@ def run(workdir, *, step=None, seed=0, num_samples=2500, num_steps=None, seeds=1
       runs = toy_runs.ToyRuns(method_config(dataset, method, n, arch, learning_rate),
                               seed + np.arange(seeds))
       source = runs.experiment.source
-      states, done = runs.init(), 0
-      while done < n:
-        chunk = min(int(log_every) or 500, n - done)
-        states, _ = runs.advance(states, chunk)
-        done += chunk
-        if log_every and done < n:
-          stats = evaluate(runs.sample(states, num_samples), source.centers, source.std)
-          print(f'  {dataset} {method} step {done}: {_summary(stats)}; '
-                f'{time.perf_counter() - t0:.0f} s', flush=True)
+
+      def log(states, done):
+        stats = evaluate(runs.sample(states, num_samples), source.centers, source.std)
+        print(f'  {dataset} {method} step {done}: {_summary(stats)}; '
+              f'{time.perf_counter() - t0:.0f} s', flush=True)
+
+      states = runs.train(n, chunk=int(log_every) or min(n, 500),
+                          after_chunk=log if log_every else None)
       samples = runs.sample(states, num_samples)
       stats = evaluate(samples, source.centers, source.std)
       mean, se = toy_runs.mean_and_standard_error(stats)

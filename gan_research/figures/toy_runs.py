@@ -113,14 +113,17 @@ class ToyRuns:
                                                self.mixtures)
     return states, jax.device_get(metrics)
 
-  def train(self, num_steps: int, chunk: int = 1000, states=None):
-    """Initialises (unless `states` is given) and trains num_steps in chunks of one compile."""
+  def train(self, num_steps: int, chunk: int = 1000, states=None, after_chunk=None):
+    """Initialises (unless `states` is given) and trains num_steps in chunks of one compile;
+    `after_chunk(states, steps_done)` is called after every chunk but the last."""
     states = self.init() if states is None else states
     done = 0
     while done < num_steps:
       n = min(chunk, num_steps - done)
       states, _ = self.advance(states, n)
       done += n
+      if after_chunk is not None and done < num_steps:
+        after_chunk(states, done)
     return states
 
   def sample(self, states, num_samples: int, seed: int = 0):
