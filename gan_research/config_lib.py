@@ -4,6 +4,8 @@ import os
 
 import ml_collections
 
+from gan_research import compiler
+
 SHARED_DATA_ENV = 'GAN_RESEARCH_DATA'  # optional default for config.data_dir
 COMPUTE_DTYPES = ('float32', 'bfloat16')
 
@@ -40,6 +42,9 @@ def base_config() -> ml_collections.ConfigDict:
   # states, logits and losses stay float32; about 2x less activation memory and faster matmuls
   # on TPUs and recent GPUs, slower on most CPUs).
   c.compute_dtype = 'float32'
+  # The kernels XLA:CPU runs convolutions with: 'ynnpack' (jaxlib's default) or 'xla' (see
+  # compiler.py; faster for the DCGAN, slower for StyleGAN). Ignored on GPU and TPU.
+  c.cpu_conv_backend = 'ynnpack'
   c.optimizer_g = adam(2e-4, 0.5, 0.999)
   c.optimizer_d = adam(2e-4, 0.5, 0.999)
   c.log_every_steps = 100
@@ -88,6 +93,7 @@ def validate(config):
   if config.get('compute_dtype', 'float32') not in COMPUTE_DTYPES:
     raise ValueError(f'Unknown config.compute_dtype {config.compute_dtype!r}; valid: '
                      f'{list(COMPUTE_DTYPES)}.')
+  compiler.check_cpu_conv_backend(config.get('cpu_conv_backend', 'ynnpack'))
   if config.get('unroll_steps', 0) < 0:
     raise ValueError(f'config.unroll_steps must be >= 0; got {config.unroll_steps}.')
   if config.batch_size % config.get('pack', 1):

@@ -16,8 +16,8 @@ import ml_collections
 import numpy as np
 from absl import logging
 
-from gan_research import checkpoints, config_lib, data, games, metrics, models, optimizers
-from gan_research import packing, parallel, preemption, steps, train_state, writers
+from gan_research import checkpoints, compiler, config_lib, data, games, metrics, models
+from gan_research import optimizers, packing, parallel, preemption, steps, train_state, writers
 from gan_research.data.pipeline import Prefetcher
 from gan_research.figures import plots
 
@@ -67,7 +67,9 @@ class Experiment:
     replicated = parallel.replicated(self.mesh)
     return jax.jit(step, donate_argnums=0,
                    in_shardings=(replicated, parallel.batch_sharding(self.mesh), replicated),
-                   out_shardings=(replicated, replicated))
+                   out_shardings=(replicated, replicated),
+                   compiler_options=compiler.train_step_options(
+                       config.get('cpu_conv_backend', 'ynnpack')))
 
   def make_sampler(self, chunk_size=None):
     """sample_fn(state, rng, n) -> numpy [n, *example_shape] from the EMA generator if any.

@@ -6,6 +6,7 @@ Discriminator: stride-2 convolutions (kernel 4) with LeakyReLU(0.2), BatchNorm o
 the first, then one logit. Weights ~ N(0, 0.02). The start size is 4 for 32/64 outputs and 7 for
 28 (MNIST), so 28 -> 7-14-28, 32 -> 4-8-16-32, 64 -> 4-8-16-32-64.
 """
+import functools
 from typing import Any, Sequence
 
 import flax.linen as nn
@@ -43,13 +44,19 @@ class Generator(nn.Module):
   # 'fast': the same transposed convolution with hand-written gradients (ops/conv_transpose.py);
   # XLA:CPU runs the autodiff weight gradient of 'lax' (flax.linen.ConvTranspose) at 1-3 GFLOP/s.
   transpose_impl: str = 'fast'
+  # How 'fast' differentiates: 'im2col' or 'conv' (ops/conv_transpose.py); the faster one
+  # depends on config.cpu_conv_backend (README, Speed).
+  transpose_backward: str = conv_transpose.DEFAULT_BACKWARD
   dtype: Any = jnp.float32  # computation dtype (config.compute_dtype); parameters stay float32
 
   @nn.compact
   def __call__(self, z, *, train: bool):
     if self.transpose_impl not in ('fast', 'lax'):
       raise ValueError(f"Unknown transpose_impl {self.transpose_impl!r}; valid: ['fast', 'lax'].")
-    deconv = conv_transpose.ConvTranspose if self.transpose_impl == 'fast' else nn.ConvTranspose
+    if self.transpose_impl == 'fast':
+      deconv = functools.partial(conv_transpose.ConvTranspose, backward=self.transpose_backward)
+    else:
+      deconv = nn.ConvTranspose
     height, _, channels = self.output_shape
     start, n = _start_size(height), _num_doublings(height)
     init = layers.dcgan_init()

@@ -369,6 +369,7 @@ class ConvTranspose(nn.Module):
   kernel_init: Callable = nn.initializers.lecun_normal()
   bias_init: Callable = nn.initializers.zeros_init()
   forward: str = DEFAULT_FORWARD
+  backward: str = DEFAULT_BACKWARD
 
   @nn.compact
   def __call__(self, inputs):
@@ -391,7 +392,7 @@ class ConvTranspose(nn.Module):
     bias = (self.param('bias', self.bias_init, (self.features,), self.param_dtype)
             if self.use_bias else None)
     x, kernel, bias = dtypes.promote_dtype(x, kernel, bias, dtype=self.dtype)
-    y = conv_transpose(x, kernel, strides, padding, forward=self.forward)
+    y = conv_transpose(x, kernel, strides, padding, forward=self.forward, backward=self.backward)
     if bias is not None:
       y = y + bias
     return y.reshape(batch_shape + y.shape[1:])
