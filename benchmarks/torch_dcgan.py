@@ -101,6 +101,30 @@ def make_step(torch, g, d, batch_size: int, nz: int, memory_format):
   return step
 
 
+def setup(image_size=64, batch_size=64, channels=3, nz=100, ngf=64, ndf=64, threads=None,
+          channels_last=True, seed=0):
+  """Builds G, D, the optimisers and fixed random batches; returns run(steps) -> steps/s."""
+  torch = _import_torch()
+  torch.manual_seed(seed)
+  torch.set_num_threads(threads or os.cpu_count())
+  memory_format = torch.channels_last if channels_last else torch.contiguous_format
+  g, d = build_models(torch, image_size, channels, nz, ngf, ndf)
+  g, d = g.to(memory_format=memory_format), d.to(memory_format=memory_format)
+  step = make_step(torch, g, d, batch_size, nz, memory_format)
+  shape = (batch_size, channels, image_size, image_size)
+  # A few fixed random "real" batches in [-1, 1] (tanh range), cycled: no data loading is timed.
+  data = [(torch.rand(shape) * 2 - 1).contiguous(memory_format=memory_format) for _ in range(4)]
+
+  def run(steps):
+    start = time.perf_counter()
+    for i in range(steps):
+      losses = step(data[i % len(data)])
+    float(losses[0])  # CPU ops are synchronous; this just makes the window end explicit
+    return steps / (time.perf_counter() - start)
+
+  return run
+
+
 def main():
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   parser.add_argument('--image-size', type=int, default=64)
@@ -117,27 +141,11 @@ def main():
   parser.add_argument('--seed', type=int, default=0)
   args = parser.parse_args()
 
+  run = setup(args.image_size, args.batch_size, args.channels, args.nz, args.ngf, args.ndf,
+              args.threads, args.channels_last, args.seed)
+  run(args.warmup_steps)
+  rates = [run(args.steps_per_window) for _ in range(args.windows)]
   torch = _import_torch()
-  torch.manual_seed(args.seed)
-  torch.set_num_threads(args.threads)
-  memory_format = torch.channels_last if args.channels_last else torch.contiguous_format
-  g, d = build_models(torch, args.image_size, args.channels, args.nz, args.ngf, args.ndf)
-  g, d = g.to(memory_format=memory_format), d.to(memory_format=memory_format)
-  step = make_step(torch, g, d, args.batch_size, args.nz, memory_format)
-  shape = (args.batch_size, args.channels, args.image_size, args.image_size)
-  # A few fixed random "real" batches in [-1, 1] (tanh range), cycled: no data loading is timed.
-  data = [(torch.rand(shape) * 2 - 1).contiguous(memory_format=memory_format) for _ in range(4)]
-
-  for i in range(args.warmup_steps):
-    step(data[i % len(data)])
-  rates = []
-  for _ in range(args.windows):
-    start = time.perf_counter()
-    for i in range(args.steps_per_window):
-      losses = step(data[i % len(data)])
-    float(losses[0])  # CPU ops are synchronous; this just makes the window end explicit
-    rates.append(args.steps_per_window / (time.perf_counter() - start))
-
   median = statistics.median(rates)
   print(json.dumps({
       'experiment': 'torch_dcgan', 'image_size': args.image_size,

@@ -6,12 +6,15 @@
 Prints compile seconds, steps/s and images/s (median of timed windows after warm-up, with
 min/max), the input pipeline's batches/s alone, FLOPs per step from XLA's cost analysis, and the
 achieved FLOP/s as a fraction of a float32 matmul peak measured on the same device.
+
+With --torch_reference (DCGAN), the PyTorch reference (benchmarks/torch_dcgan.py, same sizes)
+runs in the same process and its timed windows alternate with ours, so both see the same load;
+the ratio is the median over those window pairs of ours / PyTorch.
 """
+import importlib.util
 import json
 import os
 import statistics
-import subprocess
-import sys
 import time
 
 import jax
@@ -29,7 +32,8 @@ _WINDOW_STEPS = flags.DEFINE_integer('window_steps', 10, 'Train steps per window
 _WARMUP = flags.DEFINE_integer('warmup_steps', 3, 'Steps after compilation before timing.')
 _TORCH = flags.DEFINE_bool('torch_reference', False,
                            'DCGAN only: also time the PyTorch reference (benchmarks/torch_dcgan.py, '
-                           'same sizes, channels_last) right after, and print the ratio.')
+                           'same sizes, channels_last) in windows alternating with ours, and '
+                           'print the ratio.')
 flags.mark_flags_as_required(['config'])
 
 
@@ -50,7 +54,8 @@ def _median_min_max(rates):
   return statistics.median(rates), min(rates), max(rates)
 
 
-def benchmark(config, windows, window_steps, warmup_steps):
+def benchmark(config, windows, window_steps, warmup_steps, reference=None):
+  """Our train step's figures; `reference` (run(steps) -> steps/s) is timed in alternate windows."""
   experiment = train.build(config)
   state = experiment.init_state(jax.random.key(0))
   batches = Prefetcher(experiment.source, start_step=0, d_steps=config.d_steps,
@@ -68,13 +73,17 @@ def benchmark(config, windows, window_steps, warmup_steps):
   for _ in range(warmup_steps):
     state, _ = step(state, next(batches), rng)
   jax.block_until_ready(state)
-  rates = []
+  if reference is not None:
+    reference(warmup_steps)
+  rates, reference_rates = [], []
   for _ in range(windows):
     t = time.perf_counter()
     for _ in range(window_steps):
       state, metrics = step(state, next(batches), rng)
     jax.block_until_ready((state, metrics))
     rates.append(window_steps / (time.perf_counter() - t))
+    if reference is not None:
+      reference_rates.append(reference(window_steps))
   batches.close()
   # The input pipeline alone: host batches assembled into device arrays.
   pipeline = Prefetcher(experiment.source, start_step=10_000, d_steps=config.d_steps,
@@ -88,11 +97,11 @@ def benchmark(config, windows, window_steps, warmup_steps):
   steps_per_sec, lo, hi = _median_min_max(rates)
   peak = matmul_peak_flops()
   memory = jax.devices()[0].memory_stats() or {}
-  return {
+  result = {
       'experiment': f'{config.model}/{config.dataset}',
       'device': jax.devices()[0].device_kind, 'num_devices': jax.device_count(),
       'image_size': config.image_size, 'batch_size': config.batch_size,
-      'd_steps': config.d_steps,
+      'd_steps': config.d_steps, 'cpu_conv_backend': config.get('cpu_conv_backend', 'ynnpack'),
       'compile_s': round(compile_s, 2),
       'steps_per_sec': round(steps_per_sec, 3), 'steps_per_sec_min': round(lo, 3),
       'steps_per_sec_max': round(hi, 3),
@@ -104,34 +113,37 @@ def benchmark(config, windows, window_steps, warmup_steps):
       'peak_memory_bytes': memory.get('peak_bytes_in_use'),
       'jax_version': jax.__version__,
   }
+  if reference is not None:
+    ref, ref_lo, ref_hi = _median_min_max(reference_rates)
+    ratios = [a / b for a, b in zip(rates, reference_rates)]
+    result.update({
+        'torch_steps_per_sec': round(ref, 3), 'torch_steps_per_sec_min': round(ref_lo, 3),
+        'torch_steps_per_sec_max': round(ref_hi, 3),
+        'ratio_ours_over_torch': round(statistics.median(ratios), 3),
+        'ratio_min': round(min(ratios), 3), 'ratio_max': round(max(ratios), 3)})
+  return result
 
 
-def torch_reference(config, windows, window_steps, warmup_steps):
-  """Runs benchmarks/torch_dcgan.py with the experiment's sizes; returns its JSON result."""
+def torch_reference(config):
+  """benchmarks/torch_dcgan.py's step with the experiment's sizes: run(steps) -> steps/s."""
   if config.model != 'dcgan':
     raise ValueError('--torch_reference exists for the dcgan experiment only.')
-  script = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                        'benchmarks', 'torch_dcgan.py')
+  path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                      'benchmarks', 'torch_dcgan.py')
+  spec = importlib.util.spec_from_file_location('torch_dcgan', path)
+  module = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(module)
   channels = 1 if config.dataset == 'mnist' else 3
-  cmd = [sys.executable, script, f'--image-size={config.image_size}',
-         f'--batch-size={config.batch_size}', f'--channels={channels}',
-         f'--nz={config.generator.latent_dim}', f'--ngf={config.generator.base_width}',
-         f'--ndf={config.discriminator.base_width}', '--channels-last',
-         f'--windows={windows}', f'--steps-per-window={window_steps}',
-         f'--warmup-steps={warmup_steps}']
-  out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
-  return json.loads(out.strip().splitlines()[-1])
+  return module.setup(config.image_size, config.batch_size, channels,
+                      config.generator.latent_dim, config.generator.base_width,
+                      config.discriminator.base_width, channels_last=True)
 
 
 def main(argv):
   del argv
-  ours = benchmark(_CONFIG.value, _WINDOWS.value, _WINDOW_STEPS.value, _WARMUP.value)
-  print(json.dumps(ours), flush=True)
-  if _TORCH.value:
-    ref = torch_reference(_CONFIG.value, _WINDOWS.value, _WINDOW_STEPS.value, _WARMUP.value)
-    print(json.dumps(ref))
-    print(json.dumps({'experiment': ours['experiment'], 'ratio_ours_over_torch':
-                      round(ours['steps_per_sec'] / ref['steps_per_sec'], 2)}))
+  reference = torch_reference(_CONFIG.value) if _TORCH.value else None
+  print(json.dumps(benchmark(_CONFIG.value, _WINDOWS.value, _WINDOW_STEPS.value, _WARMUP.value,
+                             reference)), flush=True)
 
 
 if __name__ == '__main__':
