@@ -35,11 +35,12 @@ def _two_steps(config):
 
 
 def test_dcgan_trains_the_same_with_either_backend(mnist_dir):
-  # The faster pair of experiments/dcgan.py (XLA's convolutions, 'conv' transposed-convolution
-  # gradients) against jaxlib's defaults: the same parameters after two steps, up to rounding.
+  # The faster set of experiments/dcgan.py (XLA's convolutions, 'conv' gradients for the
+  # transposed and the strided convolutions) against jaxlib's defaults: the same parameters after two steps, up to rounding.
   default = _two_steps(dcgan_config(mnist_dir))
   config = dcgan_config(mnist_dir, cpu_conv_backend='xla')
   config.generator.transpose_backward = 'conv'
+  config.discriminator.conv_backward = 'conv'
   fast = _two_steps(config)
   for player in ('g', 'd'):
     a, b = getattr(default, player).params, getattr(fast, player).params

@@ -7,6 +7,7 @@ import pytest
 
 from gan_research import models
 from gan_research.models import dcgan, layers, mlp
+from gan_research.ops import conv
 
 
 def _count(variables):
@@ -93,8 +94,9 @@ def test_dcgan_fast_transposed_convolution_computes_the_plain_model(res):
     np.testing.assert_allclose(a, b, rtol=2e-3, atol=2e-4 * float(jnp.max(jnp.abs(b))))
 
 
-def test_dcgan_fast_discriminator_computes_the_plain_model():
-  fast = dcgan.Discriminator(base_width=4, conv_impl='fast')
+@pytest.mark.parametrize('backward', conv.BACKWARD_METHODS)
+def test_dcgan_fast_discriminator_computes_the_plain_model(backward):
+  fast = dcgan.Discriminator(base_width=4, conv_impl='fast', conv_backward=backward)
   plain = dcgan.Discriminator(base_width=4, conv_impl='lax')
   x = jax.random.normal(jax.random.key(0), (3, 32, 32, 3))
   variables = _init(fast, x)

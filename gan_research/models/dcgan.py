@@ -77,15 +77,21 @@ class Generator(nn.Module):
 
 class Discriminator(nn.Module):
   base_width: int = 64  # width of the first layer; doubles with each downsampling (ndf)
-  # 'fast': strided convolutions with an im2col backward (ops/conv.py); 'lax': flax.linen.Conv.
+  # 'fast': strided convolutions with a hand-written backward (ops/conv.py); 'lax': flax.linen.Conv.
   conv_impl: str = 'fast'
+  # How 'fast' differentiates: 'im2col' or 'conv' (ops/conv.py); the faster one depends on
+  # config.cpu_conv_backend (README, Speed).
+  conv_backward: str = conv.DEFAULT_BACKWARD
   dtype: Any = jnp.float32  # computation dtype (config.compute_dtype); parameters stay float32
 
   @nn.compact
   def __call__(self, x, *, train: bool):
     if self.conv_impl not in ('fast', 'lax'):
       raise ValueError(f"Unknown conv_impl {self.conv_impl!r}; valid: ['fast', 'lax'].")
-    strided_conv = conv.Conv if self.conv_impl == 'fast' else nn.Conv
+    if self.conv_impl == 'fast':
+      strided_conv = functools.partial(conv.Conv, backward=self.conv_backward)
+    else:
+      strided_conv = nn.Conv
     start, n = _start_size(x.shape[1]), _num_doublings(x.shape[1])
     init = layers.dcgan_init()
     h = x
