@@ -5,8 +5,8 @@
   'xla'      dots stay on YNNPACK, convolutions run on XLA's own CPU kernels.
 Measured on a 2-core AVX2 CPU (README, "Speed"): 'xla' is faster for the DCGAN's stride-2 4x4
 layers (a 32x32x64 -> 16x16x128 forward: 24-29 vs 31-53 ms in alternating runs), 'ynnpack' for
-StyleGAN's 3x3 layers (the whole StyleGAN step: 0.86 vs 0.55 steps/s). Other backends (GPU, TPU) ignore the setting.
-Both compute the same function, up to float rounding.
+StyleGAN's 3x3 layers (the whole StyleGAN step: 0.86 vs 0.55 steps/s). Other backends (GPU,
+TPU) ignore the setting. Both compute the same function, up to float rounding.
 """
 import functools
 
