@@ -351,3 +351,8 @@ def test_pix2pix_train_step(tmp_path):
   with pytest.raises(ValueError, match='two-domain dataset'):
     c.dataset = 'ring8'
     train.build(c)
+  c.dataset, c.ema_decay = 'paired_folder', 0.99  # BatchNorm statistics would not fit EMA weights
+  with pytest.raises(ValueError, match="ema_decay=0.99 with generator.norm='batch'"):
+    train.build(c)
+  c.generator.norm = 'instance'
+  assert train.build(c).config.ema_decay == 0.99

@@ -59,6 +59,30 @@ def test_short_run_moves_the_generator_onto_the_ring(tmp_path):
   assert json.load(open(tmp_path / 'config.json'))['dataset'] == 'ring8'
 
 
+def test_ema_samples_use_batch_statistics_not_the_training_weights_running_ones():
+  config = toy_config(ema_decay=0.99)
+  config.generator.batch_norm = True
+  experiment = train.build(config)
+  state = experiment.init_state(jax.random.key(0))
+  stats = state.g.state['batch_stats']
+  # Running statistics far from anything G computes, and EMA weights unlike G's own.
+  stale = {'batch_stats': jax.tree.map(lambda v: v + 3.0, stats)}
+  ema = jax.tree.map(lambda p: 1.5 * p, state.g.params)
+  sampler, rng = experiment.make_sampler(), jax.random.key(2)
+  with_ema = sampler(state.replace(ema_params=ema), rng, 100)
+  np.testing.assert_array_equal(
+      sampler(state.replace(ema_params=ema, g=state.g.replace(state=stale)), rng, 100), with_ema)
+  # The first chunk is G in training mode (its own batch statistics) on the chunk's latents.
+  game, chunk = experiment.game, config.batch_size
+  z = game.latents(jax.random.split(rng, 2)[0], chunk)
+  expected = game.generate(ema, state.g.state, z, train=True)[0]
+  np.testing.assert_allclose(with_ema[:chunk], expected, rtol=1e-5, atol=1e-6)
+  # Without EMA, G samples in inference mode: the running statistics matter.
+  raw = state.replace(ema_params=None)
+  assert not np.allclose(sampler(raw, rng, 100),
+                         sampler(raw.replace(g=raw.g.replace(state=stale)), rng, 100))
+
+
 def test_resumed_run_equals_uninterrupted_run(tmp_path, mnist_dir):
   # DCGAN with BatchNorm statistics, two D updates per step, EMA and real data: all of it must
   # come back from the checkpoint, and the data stream must pick up where it stopped.

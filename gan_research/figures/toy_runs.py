@@ -135,9 +135,10 @@ class ToyRuns:
 
       def sample_all(states, train_keys, seed, num_samples):
         def sample_one(state, train_key):
-          params = state.ema_params if state.ema_params is not None else state.g.params
+          ema = state.ema_params is not None
+          params = state.ema_params if ema else state.g.params
           key = jax.random.fold_in(train_key, 1000 + seed)
-          return game.sample(params, state.g.state, state.extras, key, num_samples)
+          return game.sample(params, state.g.state, state.extras, key, num_samples, ema=ema)
 
         return jax.vmap(sample_one)(states, train_keys)
 
