@@ -112,6 +112,9 @@ def benchmark(config, windows, window_steps, warmup_steps, reference=None):
       'flops_fraction_of_peak': round(flops * steps_per_sec / peak, 4) if flops else None,
       'peak_memory_bytes': memory.get('peak_bytes_in_use'),
       'jax_version': jax.__version__,
+      # XLA's and PyTorch's CPU kernels differ most by vector width: AVX2 and AVX-512 machines
+      # of the same size gave opposite ours/PyTorch ratios (README, Speed).
+      'host_cpu': host_cpu(),
   }
   if reference is not None:
     ref, ref_lo, ref_hi = _median_min_max(reference_rates)
@@ -122,6 +125,22 @@ def benchmark(config, windows, window_steps, warmup_steps, reference=None):
         'ratio_ours_over_torch': round(statistics.median(ratios), 3),
         'ratio_min': round(min(ratios), 3), 'ratio_max': round(max(ratios), 3)})
   return result
+
+
+def host_cpu(cpuinfo_path='/proc/cpuinfo'):
+  """'MODEL NAME (N cpus, VECTOR ISA)' from Linux's cpuinfo, e.g. 'AMD EPYC (2 cpus, avx512)';
+  None where there is no such file."""
+  try:
+    with open(cpuinfo_path) as f:
+      text = f.read()
+  except OSError:
+    return None
+  fields = [line.split(':', 1) for line in text.splitlines() if ':' in line]
+  models = [v.strip() for k, v in fields if k.strip() == 'model name']
+  flags = next((v.split() for k, v in fields if k.strip() == 'flags'), [])
+  isa = next((name for name, flag in (('avx512', 'avx512f'), ('avx2', 'avx2'), ('sse4.2', 'sse4_2'))
+              if flag in flags), 'other')
+  return f"{models[0] if models else 'unknown'} ({len(models)} cpus, {isa})"
 
 
 def torch_reference(config):

@@ -52,3 +52,14 @@ def test_dcgan_trains_the_same_with_either_backend(mnist_dir):
       jax.tree.leaves(train.build(dcgan_config(mnist_dir, d_steps=1)).init_state(
           jax.random.key(0)).g.params)))
   assert moved > 1e-4  # the steps did update G: the comparison is not between two initial states
+
+
+def test_benchmark_names_the_host_cpu_and_its_vector_isa(tmp_path):
+  from gan_research import benchmark
+  cpuinfo = tmp_path / 'cpuinfo'
+  core = 'processor\t: {}\nmodel name\t: AMD EPYC\nflags\t\t: fpu sse4_2 avx2 {}\n\n'
+  cpuinfo.write_text(core.format(0, 'avx512f avx512bw') + core.format(1, 'avx512f avx512bw'))
+  assert benchmark.host_cpu(str(cpuinfo)) == 'AMD EPYC (2 cpus, avx512)'
+  cpuinfo.write_text(core.format(0, ''))
+  assert benchmark.host_cpu(str(cpuinfo)) == 'AMD EPYC (1 cpus, avx2)'
+  assert benchmark.host_cpu(str(tmp_path / 'missing')) is None
