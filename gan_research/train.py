@@ -81,11 +81,9 @@ class Experiment:
 
     @functools.partial(jax.jit, out_shardings=parallel.replicated(self.mesh))
     def sample_chunk(state, rng):
-      ema = state.ema_params is not None
-      params = state.ema_params if ema else state.g.params
       # float32 whatever config.compute_dtype is: samples are plotted, saved and evaluated.
-      return self.game.sample(params, state.g.state, state.extras, rng, chunk,
-                              ema=ema).astype(jnp.float32)
+      return self.game.sample(state.sampling_params, state.g.state, state.extras, rng, chunk,
+                              ema=state.has_ema).astype(jnp.float32)
 
     def sample_fn(state, rng, n):
       parts = [sample_chunk(state, r) for r in jax.random.split(rng, -(-n // chunk))]

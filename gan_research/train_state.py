@@ -22,6 +22,15 @@ class TrainState:
   ema_params: Any  # exponential moving average of g.params, or None when config.ema_decay == 0
   extras: Any  # game-specific state (e.g. a tracked average w, an image pool)
 
+  @property
+  def sampling_params(self):
+    """The generator parameters that samples come from: the EMA ones when the run keeps them."""
+    return self.g.params if self.ema_params is None else self.ema_params
+
+  @property
+  def has_ema(self) -> bool:
+    return self.ema_params is not None
+
 
 def split_variables(variables):
   variables = dict(variables)

@@ -54,7 +54,7 @@ def load(workdir, step=None) -> TrainedGenerator:
   if not isinstance(experiment.game, games.StyleGAN):
     raise TypeError(f'{workdir} was trained with game {experiment.config.game!r}; this figure '
                      'needs a StyleGAN run (config.game = "stylegan").')
-  params = state.ema_params if state.ema_params is not None else state.g.params
+  params = state.sampling_params
   return TrainedGenerator(experiment.game, jax.device_get(params),
                           jax.device_get(state.extras['w_avg']), int(state.step))
 

@@ -135,10 +135,9 @@ class ToyRuns:
 
       def sample_all(states, train_keys, seed, num_samples):
         def sample_one(state, train_key):
-          ema = state.ema_params is not None
-          params = state.ema_params if ema else state.g.params
           key = jax.random.fold_in(train_key, 1000 + seed)
-          return game.sample(params, state.g.state, state.extras, key, num_samples, ema=ema)
+          return game.sample(state.sampling_params, state.g.state, state.extras, key,
+                             num_samples, ema=state.has_ema)
 
         return jax.vmap(sample_one)(states, train_keys)
 

@@ -16,7 +16,7 @@ from gan_research.figures import plots
 def translation_rows(experiment, state, num_rows=8):
   """[num_rows * columns, H, W, C] images in [-1, 1] in row order, and the column count."""
   game = experiment.game
-  params = state.ema_params if state.ema_params is not None else state.g.params
+  params = state.sampling_params
   translate = jax.jit(lambda p, s, x, d: game.translate(p, s, x, d), static_argnums=3)
   run = lambda x, d: np.asarray(jax.device_get(translate(params, state.g.state, x, d)),
                                 np.float32)

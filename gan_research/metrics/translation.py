@@ -39,7 +39,7 @@ class TranslationEvaluator:
       raise ValueError('The `translation` evaluator needs the experiment and train state '
                        '(context); it runs from the training loop.')
     experiment, state = context['experiment'], context['state']
-    params = state.ema_params if state.ema_params is not None else state.g.params
+    params = state.sampling_params
     if self._translate is None:
       game = experiment.game
       self._translate = jax.jit(lambda p, s, x, d: game.translate(p, s, x, d), static_argnums=3)
