@@ -48,29 +48,35 @@ def norm_layer(norm: str, train: bool, dtype):
   return lambda h: h
 
 
-def conv_layer(conv_impl: str, features, kernel, stride, pad, use_bias, dtype):
+def conv_layer(conv_impl: str, features, kernel, stride, pad, use_bias, dtype,
+               backward: str = conv.DEFAULT_BACKWARD):
   """A kernel x kernel convolution with zero padding `pad`.
 
-  conv_impl='fast' gives strided convolutions the im2col backward of ops/conv.py; stride-1
-  convolutions stay flax's, whose gradients XLA:CPU runs well (the im2col form of the 7x7 layers
-  was 4.5x slower to differentiate and 4x slower to compile, measured on the 32x32 generator).
+  conv_impl='fast' gives strided convolutions the hand-written backward `backward` of
+  ops/conv.py ('im2col' or 'conv'); stride-1 convolutions stay flax's, whose gradients XLA:CPU
+  runs well (the im2col form of the 7x7 layers was 4.5x slower to differentiate and 4x slower to
+  compile, measured on the 32x32 generator).
   """
   check_choice('conv_impl', conv_impl, CONV_IMPLS)
-  module = conv.Conv if conv_impl == 'fast' and stride > 1 else nn.Conv
-  return module(features, (kernel, kernel), strides=(stride, stride),
-                padding=((pad, pad), (pad, pad)), use_bias=use_bias,
+  kwargs = dict(strides=(stride, stride), padding=((pad, pad), (pad, pad)), use_bias=use_bias,
                 kernel_init=layers.dcgan_init(), dtype=dtype)
+  if conv_impl == 'fast' and stride > 1:
+    return conv.Conv(features, (kernel, kernel), backward=backward, **kwargs)
+  return nn.Conv(features, (kernel, kernel), **kwargs)
 
 
-def upsample_layer(conv_impl: str, features, kernel, use_bias, dtype):
+def upsample_layer(conv_impl: str, features, kernel, use_bias, dtype,
+                   backward: str = conv_transpose.DEFAULT_BACKWARD):
   """Stride-2 transposed convolution doubling H and W (PyTorch's ConvTranspose2d with padding
-  (kernel - 1) // 2 and output_padding kernel % 2: the dilated input is padded (k-1-p, k-p))."""
+  (kernel - 1) // 2 and output_padding kernel % 2: the dilated input is padded (k-1-p, k-p)).
+  conv_impl='fast': ops/conv_transpose.py with the hand-written backward `backward`."""
   check_choice('conv_impl', conv_impl, CONV_IMPLS)
   p = (kernel - 1) // 2
-  pads = ((kernel - 1 - p, kernel - 1 - p + kernel % 2),) * 2
-  module = conv_transpose.ConvTranspose if conv_impl == 'fast' else nn.ConvTranspose
-  return module(features, (kernel, kernel), strides=(2, 2), padding=pads, use_bias=use_bias,
-                kernel_init=layers.dcgan_init(), dtype=dtype)
+  kwargs = dict(strides=(2, 2), padding=((kernel - 1 - p, kernel - 1 - p + kernel % 2),) * 2,
+                use_bias=use_bias, kernel_init=layers.dcgan_init(), dtype=dtype)
+  if conv_impl == 'fast':
+    return conv_transpose.ConvTranspose(features, (kernel, kernel), backward=backward, **kwargs)
+  return nn.ConvTranspose(features, (kernel, kernel), **kwargs)
 
 
 class ResidualBlock(nn.Module):
@@ -97,6 +103,7 @@ class Generator(nn.Module):
   norm: str = 'instance'
   # 'fast': strided and transposed convolutions from ops/ (hand-written gradients); 'lax': flax's.
   conv_impl: str = 'fast'
+  conv_backward: str = conv.DEFAULT_BACKWARD  # 'fast' only: 'im2col' or 'conv' (ops/conv.py)
   dtype: Any = jnp.float32
 
   @nn.compact
@@ -113,12 +120,14 @@ class Generator(nn.Module):
     width = self.base_width
     for _ in range(self.num_downsamplings):
       width *= 2
-      h = nn.relu(norm()(conv_layer(self.conv_impl, width, 3, 2, 1, use_bias, self.dtype)(h)))
+      h = nn.relu(norm()(conv_layer(self.conv_impl, width, 3, 2, 1, use_bias, self.dtype,
+                                    self.conv_backward)(h)))
     for _ in range(self.num_res_blocks):
       h = ResidualBlock(width, self.norm, self.conv_impl, self.dtype)(h, train=train)
     for _ in range(self.num_downsamplings):
       width //= 2
-      h = nn.relu(norm()(upsample_layer(self.conv_impl, width, 3, use_bias, self.dtype)(h)))
+      h = nn.relu(norm()(upsample_layer(self.conv_impl, width, 3, use_bias, self.dtype,
+                                        self.conv_backward)(h)))
     h = conv_layer(self.conv_impl, self.output_shape[-1], 7, 1, 0, True, self.dtype)(
         reflect_pad(h, 3))
     return jnp.tanh(h)
@@ -134,17 +143,19 @@ class Discriminator(nn.Module):
   num_layers: int = 3  # stride-2 layers; 3 gives the 70x70 receptive field
   norm: str = 'instance'
   conv_impl: str = 'fast'
+  conv_backward: str = conv.DEFAULT_BACKWARD  # 'fast' only: 'im2col' or 'conv' (ops/conv.py)
   dtype: Any = jnp.float32
 
   @nn.compact
   def __call__(self, x, *, train: bool):
     use_bias = self.norm != 'batch'
-    h = nn.leaky_relu(conv_layer(self.conv_impl, self.base_width, 4, 2, 1, True, self.dtype)(x),
-                      0.2)
+    h = nn.leaky_relu(conv_layer(self.conv_impl, self.base_width, 4, 2, 1, True, self.dtype,
+                                 self.conv_backward)(x), 0.2)
     for i in range(1, self.num_layers + 1):
       stride = 2 if i < self.num_layers else 1
       width = self.base_width * min(2 ** i, 8)
-      h = conv_layer(self.conv_impl, width, 4, stride, 1, use_bias, self.dtype)(h)
+      h = conv_layer(self.conv_impl, width, 4, stride, 1, use_bias, self.dtype,
+                     self.conv_backward)(h)
       h = nn.leaky_relu(norm_layer(self.norm, train, self.dtype)(h), 0.2)
     h = conv_layer(self.conv_impl, 1, 4, 1, 1, True, self.dtype)(h)
     return h[..., 0]

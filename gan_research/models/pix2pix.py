@@ -19,6 +19,7 @@ import jax.numpy as jnp
 
 from gan_research.models import cyclegan
 from gan_research.models.cyclegan import Discriminator  # noqa: F401  (the conditional PatchGAN)
+from gan_research.ops import conv
 
 
 class Generator(nn.Module):
@@ -29,6 +30,7 @@ class Generator(nn.Module):
   dropout_rate: float = 0.5
   norm: str = 'batch'
   conv_impl: str = 'fast'
+  conv_backward: str = conv.DEFAULT_BACKWARD  # 'fast' only: 'im2col' or 'conv' (ops/conv.py)
   dtype: Any = jnp.float32
 
   @nn.compact
@@ -42,18 +44,19 @@ class Generator(nn.Module):
     use_bias = self.norm != 'batch'
     widths = [self.base_width * min(2 ** j, 8) for j in range(depth)]
     norm = lambda: cyclegan.norm_layer(self.norm, train, self.dtype)
-    skips = [cyclegan.conv_layer(self.conv_impl, widths[0], 4, 2, 1, use_bias, self.dtype)(x)]
+    down = lambda width: cyclegan.conv_layer(self.conv_impl, width, 4, 2, 1, use_bias,
+                                             self.dtype, self.conv_backward)
+    up = lambda width, bias: cyclegan.upsample_layer(self.conv_impl, width, 4, bias, self.dtype,
+                                                     self.conv_backward)
+    skips = [down(widths[0])(x)]
     for j in range(1, depth):
-      h = cyclegan.conv_layer(self.conv_impl, widths[j], 4, 2, 1, use_bias, self.dtype)(
-          nn.leaky_relu(skips[-1], 0.2))
+      h = down(widths[j])(nn.leaky_relu(skips[-1], 0.2))
       skips.append(h if j == depth - 1 else norm()(h))  # the innermost (1x1) has no norm
     h = skips[-1]
     for j in range(depth - 1, 0, -1):
-      h = norm()(cyclegan.upsample_layer(self.conv_impl, widths[j - 1], 4, use_bias,
-                                         self.dtype)(nn.relu(h)))
+      h = norm()(up(widths[j - 1], use_bias)(nn.relu(h)))
       if 4 <= j <= depth - 2 and self.dropout_rate > 0:
         h = nn.Dropout(self.dropout_rate, deterministic=not train)(h)
       h = jnp.concatenate([skips[j - 1], h], axis=-1)
-    h = cyclegan.upsample_layer(self.conv_impl, self.output_shape[-1], 4, True, self.dtype)(
-        nn.relu(h))
+    h = up(self.output_shape[-1], True)(nn.relu(h))
     return jnp.tanh(h)
