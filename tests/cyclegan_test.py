@@ -14,6 +14,7 @@ from gan_research import config_lib, games, train
 from gan_research.data import translation
 from gan_research.metrics.translation import TranslationEvaluator
 from gan_research.models import cyclegan, pix2pix
+from gan_research.ops import conv, conv_transpose
 
 
 def _param_count(module, shape):
@@ -89,9 +90,11 @@ def test_unet_skips_dropout_and_shapes():
   assert in_widths == [8, 16, 16, 8, 4, 2]
 
 
-@pytest.mark.parametrize('backward', ['im2col', 'conv'])
+# ops/conv.py and ops/conv_transpose.py offer the same backward names; conv_backward sets both.
+@pytest.mark.parametrize('backward', conv.BACKWARD_METHODS)
 @pytest.mark.parametrize('name', ['resnet', 'patchgan', 'unet'])
 def test_fast_convolutions_compute_the_plain_model(name, backward):
+  assert conv.BACKWARD_METHODS == conv_transpose.BACKWARD_METHODS
   # conv_impl='fast' (strided / transposed convolutions with hand-written gradients, either
   # backward) against flax's own layers: the same parameters give the same outputs and gradients.
   make, shape = {
