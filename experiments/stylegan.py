@@ -59,9 +59,13 @@ def get_config(arg=None):
     latent, mapping, width, channel_base = 512, 512, 512, 32768
     if arg.dataset == 'mnist':
       c.dataset = 'image_folder'
+  # Output: linear as StyleGAN2 for the paper presets (natural images); tanh otherwise. MNIST's
+  # pixels sit at -1 and +1, a linear output never matches that flat background, and with it
+  # every CPU-width run collapsed to one digit (docs/stylegan.md).
   c.generator = {'latent_dim': latent, 'latent_distribution': 'normal', 'w_dim': latent,
                  'mapping_layers': 8, 'mapping_width': mapping, 'mapping_lr_mul': 0.01,
-                 'channel_base': channel_base, 'channel_max': width}
+                 'channel_base': channel_base, 'channel_max': width,
+                 'output_activation': 'linear' if arg.preset.startswith('paper') else 'tanh'}
   c.discriminator = {'channel_base': channel_base, 'channel_max': width, 'mbstd_group_size': 4,
                      'mbstd_channels': 1, 'architecture': 'resnet'}
   c.objective = 'nonsaturating'

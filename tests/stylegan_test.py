@@ -134,6 +134,26 @@ def test_truncation_psi0_gives_the_average_image_and_psi1_is_identity(generator_
   assert float(jnp.max(jnp.abs(run() - at_zero))) > 1e-2  # truncation does something
 
 
+def test_tanh_output_is_tanh_of_the_linear_output(generator_and_params):
+  generator, params = generator_and_params  # the test preset: output_activation='tanh'
+  assert generator.output_activation == 'tanh'
+  linear = generator.clone(output_activation='linear')
+  z = 3.0 * jax.random.normal(jax.random.key(3), (4, generator.latent_dim))
+  run = lambda g: jitted_apply(g)({'params': params}, z, train=True, noise_mode='const')
+  raw = run(linear)
+  assert float(jnp.max(jnp.abs(raw))) > 1.0  # the comparison covers saturated pixels too
+  np.testing.assert_allclose(run(generator), jnp.tanh(raw), rtol=1e-5, atol=1e-6)
+  with pytest.raises(ValueError, match=r"output_activation 'relu'.*\['linear', 'tanh'\]"):
+    generator.clone(output_activation='relu').init(
+        jax.random.key(0), jnp.zeros((1, generator.latent_dim)), train=False)
+
+
+def test_experiment_output_is_linear_for_the_paper_presets_only():
+  for arg, expected in (('res=32', 'tanh'), ('preset=cifar', 'tanh'), ('preset=test', 'tanh'),
+                        ('preset=paper256', 'linear'), ('preset=paper1024', 'linear')):
+    assert experiment_config(arg).generator.output_activation == expected, arg
+
+
 def test_mixing_takes_w2_exactly_from_the_crossover_layer_on(generator_and_params):
   ws1 = jnp.arange(3 * 6 * 2, dtype=jnp.float32).reshape(3, 6, 2)
   ws2 = -ws1 - 1

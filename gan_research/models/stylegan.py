@@ -25,8 +25,9 @@ Choices (documented in docs/stylegan.md):
 - Equalised learning rate: weights are stored ~ N(0, 1/lr_mul^2) and scaled at run time by
   lr_mul / sqrt(fan_in); biases are scaled by lr_mul. With Adam this makes lr_mul a multiplier on
   the effective learning rate of the layer.
-- Images are linear outputs in training (as in the paper); with train=False __call__ clips them to
-  [-1, 1] for the models contract.
+- Images are linear outputs in training (as in the paper), or tanh outputs with
+  output_activation='tanh' (what MNIST at CPU widths needs, docs/stylegan.md); with train=False
+  __call__ clips them to [-1, 1] for the models contract.
 """
 import math
 from collections.abc import Sequence
@@ -41,6 +42,7 @@ from jax import lax
 from gan_research.ops import conv as fast_conv
 
 NOISE_MODES = ('random', 'const', 'none')
+OUTPUT_ACTIVATIONS = ('linear', 'tanh')  # Generator.output_activation
 _LRELU_GAIN = math.sqrt(2.0)  # keeps unit variance through leaky ReLU(0.2) (He init argument)
 
 
@@ -313,12 +315,19 @@ class Generator(nn.Module):
   mapping_lr_mul: float = 0.01
   channel_base: int = 32768  # channels at resolution r: min(channel_base / r, channel_max)
   channel_max: int = 512
+  # 'linear' (StyleGAN2) or 'tanh'. On data whose pixels sit at -1 and +1 (MNIST) a linear
+  # output never matches the flat saturated background, and at CPU widths D won on that and G
+  # collapsed to one digit; tanh, as DCGAN's output, trained varied digits (docs/stylegan.md).
+  output_activation: str = 'linear'
   dtype: Any = jnp.float32
 
   def setup(self):
     height, width, channels = self.output_shape
     if height != width:
       raise ValueError(f'StyleGAN needs square images; got output_shape {self.output_shape}.')
+    if self.output_activation not in OUTPUT_ACTIVATIONS:
+      raise ValueError(f'Unknown StyleGAN output_activation {self.output_activation!r}; valid: '
+                       f'{list(OUTPUT_ACTIVATIONS)}.')
     self.num_ws = num_ws(height)
     self.mapping_network = MappingNetwork(self.w_dim, self.mapping_width, self.mapping_layers,
                                           self.mapping_lr_mul)
@@ -334,9 +343,10 @@ class Generator(nn.Module):
     return jnp.broadcast_to(w[:, None, :], (w.shape[0], self.num_ws, w.shape[-1]))
 
   def synthesis(self, ws, *, noise_mode='random', noise=None):
-    """ws [N, num_ws, w_dim] -> images (linear output). noise: a list of [N, H, W, 1] per layer
-    (see noise_shapes) overrides noise_mode."""
-    return self.synthesis_network(ws, noise_mode=noise_mode, noise=noise)
+    """ws [N, num_ws, w_dim] -> images (through output_activation, not clipped). noise: a list
+    of [N, H, W, 1] per layer (see noise_shapes) overrides noise_mode."""
+    img = self.synthesis_network(ws, noise_mode=noise_mode, noise=noise)
+    return jnp.tanh(img) if self.output_activation == 'tanh' else img
 
   def noise_shapes(self):
     return self.synthesis_network.noise_shapes()
