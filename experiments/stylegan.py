@@ -13,8 +13,9 @@ Command:  python -m gan_research.main --config=experiments/stylegan.py --workdir
           Figures: python -m gan_research.figures {style_mixing,interpolation,noise,truncation}
           --workdir=runs/sg; projection: python -m gan_research.project --workdir=runs/sg
           --target=img.png (see docs/stylegan.md).
-Time:     res=32 default (width 64, batch 32): compile 35 s, 1.5-1.7 steps/s in training on an
-          idle 2-core AVX-512 CPU (python -m gan_research.benchmark --config=experiments/stylegan.py).
+Time:     res=32 default (width 64, batch 32) on an idle 2-core AVX-512 CPU: compile 36 s,
+          1.79 steps/s (python -m gan_research.benchmark --config=experiments/stylegan.py);
+          1.5-1.7 steps/s in training, with logging, checkpoints and sample grids.
 Expected: MNIST digits of every class; from the EMA generator at step 3,000 (33 min) fid_mnist
           44.8, MNIST IS 7.14; at 5,000 (the default, 55 min) fid_mnist 28.0, IS 7.92,
           precision / recall 0.67 / 0.34 (README, docs/stylegan.md). With
@@ -58,9 +59,9 @@ def get_config(arg=None):
     latent, mapping, width, channel_base = 512, 512, 512, 32768
     if arg.dataset == 'mnist':
       c.dataset = 'image_folder'
-  # Output: linear as StyleGAN2 for the paper presets (natural images); tanh otherwise. MNIST's
-  # pixels sit at -1 and +1, a linear output never matches that flat background, and with it
-  # every CPU-width run collapsed to one digit (docs/stylegan.md).
+  # Output: linear as StyleGAN2 for the paper presets (natural images); tanh otherwise. With a
+  # linear output every CPU-width run on MNIST (pixels at -1 and +1, which a linear output only
+  # comes near) collapsed to one digit; with tanh they train (docs/stylegan.md).
   c.generator = {'latent_dim': latent, 'latent_distribution': 'normal', 'w_dim': latent,
                  'mapping_layers': 8, 'mapping_width': mapping, 'mapping_lr_mul': 0.01,
                  'channel_base': channel_base, 'channel_max': width,

@@ -315,9 +315,9 @@ class Generator(nn.Module):
   mapping_lr_mul: float = 0.01
   channel_base: int = 32768  # channels at resolution r: min(channel_base / r, channel_max)
   channel_max: int = 512
-  # 'linear' (StyleGAN2) or 'tanh'. On data whose pixels sit at -1 and +1 (MNIST) a linear
-  # output never matches the flat saturated background, and at CPU widths D won on that and G
-  # collapsed to one digit; tanh, as DCGAN's output, trained varied digits (docs/stylegan.md).
+  # 'linear' (StyleGAN2) or 'tanh'. On MNIST (pixels at -1 and +1, which a linear output only
+  # comes near) every linear-output run at CPU widths collapsed to one digit; tanh, as DCGAN's
+  # output, trained varied digits (docs/stylegan.md).
   output_activation: str = 'linear'
   dtype: Any = jnp.float32
 
