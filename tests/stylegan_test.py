@@ -143,8 +143,9 @@ def test_tanh_output_is_tanh_of_the_linear_output(generator_and_params):
   raw = run(linear)
   assert float(jnp.max(jnp.abs(raw))) > 1.0  # the comparison covers saturated pixels too
   np.testing.assert_allclose(run(generator), jnp.tanh(raw), rtol=1e-5, atol=1e-6)
-  with pytest.raises(ValueError, match=r"output_activation 'relu'.*\['linear', 'tanh'\]"):
-    generator.clone(output_activation='relu').init(
+  valid = r"activation 'cubic'; valid activations: .*'linear'.*'tanh'"
+  with pytest.raises(ValueError, match=valid):
+    generator.clone(output_activation='cubic').init(
         jax.random.key(0), jnp.zeros((1, generator.latent_dim)), train=False)
 
 

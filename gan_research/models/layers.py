@@ -6,6 +6,7 @@ import jax
 import jax.numpy as jnp
 
 ACTIVATIONS = {
+    'linear': lambda x: x,  # e.g. StyleGAN2's image output
     'relu': nn.relu,
     'relu6': nn.relu6,
     'leaky_relu': functools.partial(nn.leaky_relu, negative_slope=0.2),

@@ -39,10 +39,10 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
+from gan_research.models import layers
 from gan_research.ops import conv as fast_conv
 
 NOISE_MODES = ('random', 'const', 'none')
-OUTPUT_ACTIVATIONS = ('linear', 'tanh')  # Generator.output_activation
 _LRELU_GAIN = math.sqrt(2.0)  # keeps unit variance through leaky ReLU(0.2) (He init argument)
 
 
@@ -315,9 +315,9 @@ class Generator(nn.Module):
   mapping_lr_mul: float = 0.01
   channel_base: int = 32768  # channels at resolution r: min(channel_base / r, channel_max)
   channel_max: int = 512
-  # 'linear' (StyleGAN2) or 'tanh'. On MNIST (pixels at -1 and +1, which a linear output only
-  # comes near) every linear-output run at CPU widths collapsed to one digit; tanh, as DCGAN's
-  # output, trained varied digits (docs/stylegan.md).
+  # 'linear' (StyleGAN2), 'tanh' or another name of layers.ACTIVATIONS. On MNIST (pixels at -1
+  # and +1, which a linear output only comes near) every linear-output run at CPU widths
+  # collapsed to one digit; tanh, as DCGAN's output, trained varied digits (docs/stylegan.md).
   output_activation: str = 'linear'
   dtype: Any = jnp.float32
 
@@ -325,9 +325,7 @@ class Generator(nn.Module):
     height, width, channels = self.output_shape
     if height != width:
       raise ValueError(f'StyleGAN needs square images; got output_shape {self.output_shape}.')
-    if self.output_activation not in OUTPUT_ACTIVATIONS:
-      raise ValueError(f'Unknown StyleGAN output_activation {self.output_activation!r}; valid: '
-                       f'{list(OUTPUT_ACTIVATIONS)}.')
+    self.output_fn = layers.get_activation(self.output_activation)
     self.num_ws = num_ws(height)
     self.mapping_network = MappingNetwork(self.w_dim, self.mapping_width, self.mapping_layers,
                                           self.mapping_lr_mul)
@@ -346,7 +344,7 @@ class Generator(nn.Module):
     """ws [N, num_ws, w_dim] -> images (through output_activation, not clipped). noise: a list
     of [N, H, W, 1] per layer (see noise_shapes) overrides noise_mode."""
     img = self.synthesis_network(ws, noise_mode=noise_mode, noise=noise)
-    return jnp.tanh(img) if self.output_activation == 'tanh' else img
+    return self.output_fn(img)
 
   def noise_shapes(self):
     return self.synthesis_network.noise_shapes()
