@@ -30,7 +30,8 @@ def get_config(arg=None):
   c.generator = dict(latent_dim=100, latent_distribution='normal', base_width=arg.width,
                      transpose_impl='fast', transpose_backward='conv')
   c.cpu_conv_backend = 'xla'
-  c.discriminator = dict(base_width=arg.width, conv_impl='fast', conv_backward='conv')
+  c.discriminator = dict(base_width=arg.width, conv_impl='fast', conv_backward='conv',
+                         normalization='batch')  # or 'spectral' (SNGAN), 'none'
   c.objective = 'nonsaturating'
   c.batch_size = 64
   c.num_train_steps = 5000

@@ -114,6 +114,39 @@ def test_dcgan_fast_discriminator_computes_the_plain_model(backward):
     np.testing.assert_allclose(a, b, rtol=2e-3, atol=2e-4 * float(jnp.max(jnp.abs(b))))
 
 
+def test_dcgan_spectral_discriminator_divides_each_weight_by_its_top_singular_value():
+  d = dcgan.Discriminator(base_width=4, normalization='spectral')
+  x = jax.random.normal(jax.random.key(0), (3, 32, 32, 1))
+  variables = _init(d, x)
+  assert not any('BatchNorm' in name for name in variables['params'])
+  apply = jax.jit(lambda v: d.apply(v, x, train=True, mutable=['batch_stats']))
+  for _ in range(50):  # one power iteration per training call
+    _, updates = apply(variables)
+    variables = {**variables, **updates}
+  stats = variables['batch_stats']
+  for i, layer in enumerate(['Conv_0', 'Conv_1', 'Conv_2', 'Conv_3']):
+    kernel = np.asarray(variables['params'][layer]['kernel'])
+    top = np.linalg.svd(kernel.reshape(-1, kernel.shape[-1]), compute_uv=False)[0]
+    np.testing.assert_allclose(stats[f'SpectralNorm_{i}'][f'{layer}/kernel/sigma'], top,
+                               rtol=1e-3)
+  # The logit is computed with W / sigma(W) in every layer: the same network with the kernels
+  # divided by numpy's singular values and no normalisation gives it.
+  plain = dcgan.Discriminator(base_width=4, normalization='none')
+  params = jax.tree.map(lambda a: a, variables['params'])
+  for layer in params:
+    kernel = np.asarray(params[layer]['kernel'])
+    params[layer]['kernel'] = kernel / np.linalg.svd(kernel.reshape(-1, kernel.shape[-1]),
+                                                     compute_uv=False)[0]
+  np.testing.assert_allclose(d.apply(variables, x, train=False),
+                             plain.apply({'params': params}, x, train=False), rtol=2e-3,
+                             atol=1e-5)
+
+
+def test_dcgan_unknown_discriminator_normalization_lists_valid_ones():
+  with pytest.raises(ValueError, match=r"'batch', 'spectral', 'none'"):
+    _init(dcgan.Discriminator(normalization='layer'), jnp.zeros((1, 32, 32, 1)))
+
+
 def test_dcgan_rejects_unsupported_resolution():
   with pytest.raises(ValueError, match='28, 32, 64'):
     _init(dcgan.Generator(output_shape=(30, 30, 1)), jnp.zeros((1, 100)))

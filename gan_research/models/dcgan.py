@@ -3,7 +3,8 @@
 Generator: project z to a start x start x width map, then stride-2 transposed convolutions
 (kernel 4) with BatchNorm + ReLU, and a tanh output (no BatchNorm on the last layer).
 Discriminator: stride-2 convolutions (kernel 4) with LeakyReLU(0.2), BatchNorm on every layer but
-the first, then one logit. Weights ~ N(0, 0.02). The start size is 4 for 32/64 outputs and 7 for
+the first, then one logit; `normalization='spectral'` puts spectral normalisation (Miyato et al.
+2018) on every layer instead of BatchNorm, as SNGAN's discriminators do. Weights ~ N(0, 0.02). The start size is 4 for 32/64 outputs and 7 for
 28 (MNIST), so 28 -> 7-14-28, 32 -> 4-8-16-32, 64 -> 4-8-16-32-64.
 """
 import functools
@@ -15,6 +16,7 @@ import jax.numpy as jnp
 from gan_research.models import layers
 from gan_research.ops import conv, conv_transpose
 
+NORMALIZATIONS = ('batch', 'spectral', 'none')
 _BN = dict(momentum=0.9, epsilon=1e-5)  # PyTorch's BatchNorm2d defaults (momentum 0.1 there)
 
 
@@ -82,12 +84,24 @@ class Discriminator(nn.Module):
   # How 'fast' differentiates: 'im2col' or 'conv' (ops/conv.py); the faster one depends on
   # config.cpu_conv_backend (README, Speed).
   conv_backward: str = conv.DEFAULT_BACKWARD
+  # 'batch': BatchNorm on every layer but the first (DCGAN); 'spectral': every weight divided by
+  # its largest singular value, one power iteration per training call, the vectors kept in
+  # 'batch_stats' (SNGAN); 'none'.
+  normalization: str = 'batch'
   dtype: Any = jnp.float32  # computation dtype (config.compute_dtype); parameters stay float32
 
   @nn.compact
   def __call__(self, x, *, train: bool):
     if self.conv_impl not in ('fast', 'lax'):
       raise ValueError(f"Unknown conv_impl {self.conv_impl!r}; valid: ['fast', 'lax'].")
+    if self.normalization not in NORMALIZATIONS:
+      raise ValueError(f'Unknown discriminator normalization {self.normalization!r}; valid: '
+                       f'{list(NORMALIZATIONS)}.')
+    spectral = self.normalization == 'spectral'
+
+    def apply(layer, h):
+      return nn.SpectralNorm(layer)(h, update_stats=train) if spectral else layer(h)
+
     if self.conv_impl == 'fast':
       strided_conv = functools.partial(conv.Conv, backward=self.conv_backward)
     else:
@@ -96,11 +110,14 @@ class Discriminator(nn.Module):
     init = layers.dcgan_init()
     h = x
     for i in range(n):
-      h = strided_conv(self.base_width * 2 ** i, (4, 4), strides=(2, 2), padding=((1, 1), (1, 1)),
-                       use_bias=i == 0, kernel_init=init, dtype=self.dtype)(h)
-      if i > 0:
+      # A bias is redundant before BatchNorm, so only the layers without one have it.
+      batch_norm = i > 0 and self.normalization == 'batch'
+      h = apply(strided_conv(self.base_width * 2 ** i, (4, 4), strides=(2, 2),
+                             padding=((1, 1), (1, 1)), use_bias=not batch_norm, kernel_init=init,
+                             dtype=self.dtype), h)
+      if batch_norm:
         h = nn.BatchNorm(use_running_average=not train, dtype=self.dtype, **_BN)(h)
       h = nn.leaky_relu(h, 0.2)
     # The last start x start map -> one logit: a VALID convolution over the whole map.
-    h = nn.Conv(1, (start, start), padding='VALID', kernel_init=init, dtype=self.dtype)(h)
+    h = apply(nn.Conv(1, (start, start), padding='VALID', kernel_init=init, dtype=self.dtype), h)
     return h.reshape(x.shape[0])
