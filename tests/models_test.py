@@ -132,7 +132,7 @@ def test_dcgan_spectral_discriminator_divides_each_weight_by_its_top_singular_va
   # The logit is computed with W / sigma(W) in every layer: the same network with the kernels
   # divided by numpy's singular values and no normalisation gives it.
   plain = dcgan.Discriminator(base_width=4, normalization='none')
-  params = jax.tree.map(lambda a: a, variables['params'])
+  params = {layer: dict(p) for layer, p in variables['params'].items()}
   for layer in params:
     kernel = np.asarray(params[layer]['kernel'])
     params[layer]['kernel'] = kernel / np.linalg.svd(kernel.reshape(-1, kernel.shape[-1]),

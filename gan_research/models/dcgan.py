@@ -4,8 +4,9 @@ Generator: project z to a start x start x width map, then stride-2 transposed co
 (kernel 4) with BatchNorm + ReLU, and a tanh output (no BatchNorm on the last layer).
 Discriminator: stride-2 convolutions (kernel 4) with LeakyReLU(0.2), BatchNorm on every layer but
 the first, then one logit; `normalization='spectral'` puts spectral normalisation (Miyato et al.
-2018) on every layer instead of BatchNorm, as SNGAN's discriminators do. Weights ~ N(0, 0.02). The start size is 4 for 32/64 outputs and 7 for
-28 (MNIST), so 28 -> 7-14-28, 32 -> 4-8-16-32, 64 -> 4-8-16-32-64.
+2018) on every layer instead of BatchNorm, as SNGAN's discriminators do. Weights ~ N(0, 0.02).
+The start size is 4 for 32/64 outputs and 7 for 28 (MNIST), so 28 -> 7-14-28, 32 -> 4-8-16-32,
+64 -> 4-8-16-32-64.
 """
 import functools
 from typing import Any, Sequence
