@@ -3,8 +3,9 @@
 Restores the latest (or --step) checkpoint, samples --num_samples images from the EMA generator
 when the run kept one (the raw generator otherwise), and runs the named evaluators of
 gan_research.metrics on one shared set of samples and features. Prints one JSON object
-{"step", "extractor", "num_samples", "values": {metric: value}} and appends the values to
-DIR/metrics.jsonl as a training-time evaluation would ({"step": ..., "fid/fid_mnist": ...}), so
+{"step", "extractor", "num_samples", "feature_networks", "values": {metric: value}} (the feature
+networks by fingerprint, and for fid_mnist the classifier's path, epochs and test accuracy: an
+MNIST IS depends on the classifier) and appends the values to DIR/metrics.jsonl as a training-time evaluation would ({"step": ..., "fid/fid_mnist": ...}), so
 curves over steps mix both. Real-data features are cached in DIR/eval_cache/.
 
 Example (MNIST, digit classifier from `python -m gan_research.metrics.train_classifier`):
@@ -57,7 +58,9 @@ def evaluate(workdir, metric_names, *, num_samples=None, classifier_path=None,
   """Evaluates a checkpoint of `workdir`, appends the values to its metrics.jsonl.
 
   Options left None come from the run's config.evals.<name>, else the evaluator's defaults.
-  Returns {'step', 'extractor', 'num_samples', 'values': {metric: value}}.
+  Returns {'step', 'extractor', 'num_samples', 'feature_networks': {extractor: info},
+  'values': {metric: value}}; info is Extractor.info (weights fingerprint; for fid_mnist the
+  classifier's path, training epochs and test accuracy).
   """
   unknown = sorted(set(metric_names) - set(metrics.EVALUATORS))
   if unknown or not metric_names:
@@ -79,6 +82,8 @@ def evaluate(workdir, metric_names, *, num_samples=None, classifier_path=None,
           'extractor': _one_or_list(getattr(ev, 'extractor', None) and ev.extractor.name
                                     for ev in evaluators),
           'num_samples': _one_or_list(getattr(ev, 'num_samples', None) for ev in evaluators),
+          'feature_networks': {ev.extractor.name: ev.extractor.info for ev in evaluators
+                               if getattr(ev, 'extractor', None)},
           'values': values}
 
 

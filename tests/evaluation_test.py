@@ -14,15 +14,13 @@ import jax
 import numpy as np
 import pytest
 
-from gan_research import config_lib, metrics
+from gan_research import config_lib, metrics, train
 from gan_research.data import images as image_data
 from gan_research.metrics import digit_classifier, evaluators, extractors, reference
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MNIST_DIR = os.environ.get(config_lib.SHARED_DATA_ENV) or os.path.join(REPO, '..', 'shared',
                                                                       'data', 'mnist')
-pytestmark = pytest.mark.skipif(not image_data.has_mnist_idx(MNIST_DIR),
-                                reason=f'MNIST IDX files not found in {MNIST_DIR}')
 
 TINY = dict(width=8, hidden=64, num_classes=10)
 N = 500  # generated and reference images per metric in these tests
@@ -30,6 +28,8 @@ N = 500  # generated and reference images per metric in these tests
 
 @pytest.fixture(scope='module')
 def mnist():
+  if not image_data.has_mnist_idx(MNIST_DIR):  # fail, not skip: CI must not pass without them
+    pytest.fail(f'MNIST IDX files not found in {MNIST_DIR}; set {config_lib.SHARED_DATA_ENV}.')
   train_x, train_y = image_data.load_mnist_idx(MNIST_DIR, 'train')
   test_x, test_y = image_data.load_mnist_idx(MNIST_DIR, 'test')
   return train_x[:6000], train_y[:6000], test_x[:2000], test_y[:2000]
@@ -245,3 +245,26 @@ def test_evaluate_cli_without_checkpoint_is_a_clear_error(tmp_path):
   assert run.returncode != 0
   assert 'FileNotFoundError: No checkpoint in' in run.stderr
   assert not (tmp_path / 'metrics.jsonl').exists()
+
+
+def test_evaluate_cli_prints_values_and_the_classifier_that_gave_them(mnist, classifier,
+                                                                        classifier_dir, tmp_path):
+  config = config_lib.base_config()
+  config.model, config.dataset, config.data_dir, config.image_size = 'dcgan', 'mnist', MNIST_DIR, 28
+  config.generator, config.discriminator = dict(latent_dim=8, base_width=4), dict(base_width=4)
+  config.batch_size, config.num_train_steps = 8, 2
+  config.log_every_steps = config.checkpoint_every_steps = config.sample_every_steps = 2
+  train.train_and_evaluate(config, str(tmp_path))
+  run = subprocess.run([sys.executable, '-m', 'gan_research.evaluate', f'--workdir={tmp_path}',
+                        '--metrics=fid,is', '--num_samples=200', f'--classifier={classifier_dir}'],
+                       cwd=REPO, capture_output=True, text=True, check=False)
+  assert run.returncode == 0, run.stderr[-2000:]
+  result = json.loads(run.stdout.strip().splitlines()[-1])
+  assert (result['step'], result['extractor'], result['num_samples']) == (2, 'fid_mnist', 200)
+  assert result['feature_networks'] == {'fid_mnist': {
+      'fingerprint': classifier.fingerprint, 'path': os.path.abspath(classifier_dir),
+      'test_accuracy': classifier.info['test_accuracy']}}  # the fixture saved no epochs
+  assert sorted(result['values']) == ['fid/fid_mnist', 'is/fid_mnist_mean', 'is/fid_mnist_std']
+  assert 1.0 <= result['values']['is/fid_mnist_mean'] <= 10.0
+  rows = [json.loads(line) for line in open(tmp_path / 'metrics.jsonl')]
+  assert rows[-1] == {'step': 2, **result['values']}

@@ -108,7 +108,7 @@ class DigitClassifier:
     return self.features_and_probs(images)[1]
 
 
-def train(train_images, train_labels, *, epochs=3, batch_size=128, learning_rate=1e-3,
+def train(train_images, train_labels, *, epochs=10, batch_size=128, learning_rate=1e-3,
           max_steps=None, seed=0, architecture=None, log_every=100, log=print,
           epoch_callback=None):
   """Trains a DigitCNN with Adam and a cosine learning-rate decay; returns its params.

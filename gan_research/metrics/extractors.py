@@ -30,13 +30,16 @@ class Extractor:
   """A named images -> Features function with a fingerprint of its weights.
 
   `cache_key` names the extractor and the exact weights, so cached real-data features are never
-  reused with a different network.
+  reused with a different network. `info` says which network that is (its fingerprint and, for
+  the digit classifier, its training epochs and test accuracy): `evaluate` prints it with the
+  values, since an MNIST IS means little without the classifier that gave it.
   """
 
-  def __init__(self, name, fn, fingerprint):
+  def __init__(self, name, fn, fingerprint, info=None):
     self.name = name
     self._fn = fn
     self.cache_key = f'{name}-{fingerprint}'
+    self.info = {'fingerprint': fingerprint, **(info or {})}
 
   def __call__(self, images) -> Features:
     return Features(*self._fn(images))
@@ -57,7 +60,9 @@ def fid_mnist(classifier_path=None, **unused) -> Extractor:
         "gan_research.metrics.train_classifier --dataset=mnist --data_dir=../shared/data/mnist "
         '--out=DIR and pass classifier_path=DIR.')
   classifier = _load_classifier(os.path.abspath(classifier_path))
-  extractor = Extractor('fid_mnist', classifier.features_and_probs, classifier.fingerprint)
+  info = {key: classifier.info[key] for key in ('epochs', 'test_accuracy') if key in classifier.info}
+  extractor = Extractor('fid_mnist', classifier.features_and_probs, classifier.fingerprint,
+                        dict(path=os.path.abspath(classifier_path), **info))
   extractor.classifier = classifier  # Stacked MNIST classifies channels with it directly.
   return extractor
 
