@@ -5,8 +5,9 @@ when the run kept one (the raw generator otherwise), and runs the named evaluato
 gan_research.metrics on one shared set of samples and features. Prints one JSON object
 {"step", "extractor", "num_samples", "feature_networks", "values": {metric: value}} (the feature
 networks by fingerprint, and for fid_mnist the classifier's path, epochs and test accuracy: an
-MNIST IS depends on the classifier) and appends the values to DIR/metrics.jsonl as a training-time evaluation would ({"step": ..., "fid/fid_mnist": ...}), so
-curves over steps mix both. Real-data features are cached in DIR/eval_cache/.
+MNIST IS depends on the classifier) and appends the values to DIR/metrics.jsonl as a
+training-time evaluation would ({"step": ..., "fid/fid_mnist": ...}), so curves over steps mix
+both. Real-data features are cached in DIR/eval_cache/.
 
 Example (MNIST, digit classifier from `python -m gan_research.metrics.train_classifier`):
   python -m gan_research.evaluate --workdir=runs/dcgan --metrics=fid,kid,is,pr \

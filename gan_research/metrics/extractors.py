@@ -60,7 +60,8 @@ def fid_mnist(classifier_path=None, **unused) -> Extractor:
         "gan_research.metrics.train_classifier --dataset=mnist --data_dir=../shared/data/mnist "
         '--out=DIR and pass classifier_path=DIR.')
   classifier = _load_classifier(os.path.abspath(classifier_path))
-  info = {key: classifier.info[key] for key in ('epochs', 'test_accuracy') if key in classifier.info}
+  info = {key: classifier.info[key] for key in ('epochs', 'test_accuracy')
+          if key in classifier.info}
   extractor = Extractor('fid_mnist', classifier.features_and_probs, classifier.fingerprint,
                         dict(path=os.path.abspath(classifier_path), **info))
   extractor.classifier = classifier  # Stacked MNIST classifies channels with it directly.
