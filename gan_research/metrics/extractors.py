@@ -59,11 +59,12 @@ def fid_mnist(classifier_path=None, **unused) -> Extractor:
         "evaluate.py's --classifier). Train one with python -m "
         "gan_research.metrics.train_classifier --dataset=mnist --data_dir=../shared/data/mnist "
         '--out=DIR and pass classifier_path=DIR.')
-  classifier = _load_classifier(os.path.abspath(classifier_path))
+  path = os.path.abspath(classifier_path)
+  classifier = _load_classifier(path)
   info = {key: classifier.info[key] for key in ('epochs', 'test_accuracy')
           if key in classifier.info}
   extractor = Extractor('fid_mnist', classifier.features_and_probs, classifier.fingerprint,
-                        dict(path=os.path.abspath(classifier_path), **info))
+                        dict(path=path, **info))
   extractor.classifier = classifier  # Stacked MNIST classifies channels with it directly.
   return extractor
 
