@@ -1,33 +1,43 @@
-"""DCGAN (Radford et al. 2016) on MNIST (or any image dataset by name).
+"""DCGAN (Radford et al. 2016) on MNIST or any image dataset, and the SNGAN recipe on it.
 
-Command:  python -m gan_research.main --config=experiments/dcgan.py --workdir=runs/dcgan \
-              --config.data_dir=../shared/data/mnist     # a folder with the 4 MNIST IDX files
-          (without data_dir, MNIST comes through TFDS: a prepared TFDS data dir or a download)
-          Arguments: experiments/dcgan.py:dataset=mnist,res=28 (res in 28, 32, 64).
-Time:     28x28, batch 64: about 5 steps/s on an idle 2-core AVX2 CPU (5000 steps in about 17-25
-          min), 12 on an AVX-512 one; :res=32 about 4.5 steps/s on the AVX-512 one.
-Expected: digits in samples/step_*.png from ~1000 steps; loss/d ~ 0.45-0.7 and loss/g ~ 1.8-2.2
-          after 2000 steps; at 5000 steps fid_mnist 65, MNIST IS 6.4; :res=32 (4-8-16-32) at 2000
-          steps fid_mnist 28.1, MNIST IS 7.07; at 6000-8000 steps fid_mnist 7.7-8.8, IS 7.9-8.1;
-          with both learning rates decaying to 0 over steps 8000-11000, fid_mnist 5.4, IS 8.14;
-          20000 steps, decaying over 14000-20000 (70 min on the AVX-512 CPU): fid_mnist 2.9,
-          IS 8.34; with --config.discriminator.normalization=spectral --config.objective=hinge,
-          16000 steps decaying over 10000-16000 (55 min): fid_mnist 2.9, IS 8.45; 24000 steps
-          decaying over 14000-24000 (85 min): fid_mnist 2.5, IS 8.62. All these with the 3-epoch
-          classifier; with the 10-epoch default one the 24000-step run scores IS 9.16 and
-          fid_mnist 6.9 (floor 5.95) (README: Sample quality, with the command).
+Commands (data_dir: a folder holding the four MNIST IDX files; without it MNIST comes through
+TFDS, from a prepared TFDS data dir or a download):
+  python -m gan_research.main --config=experiments/dcgan.py --workdir=runs/dcgan \
+      --config.data_dir=../shared/data/mnist
+  python -m gan_research.main --config=experiments/dcgan.py:preset=sngan --workdir=runs/sngan \
+      --config.data_dir=../shared/data/mnist
+  python -m gan_research.main --config=experiments/dcgan.py:dataset=image_folder,res=64 \
+      --workdir=runs/mine --config.data_dir=DIR     # your own images, any folder tree
+Arguments: dataset (mnist | image_folder | tfds:NAME), res (28, 32, 64, ...: 4 or 7 times a
+  power of 2; default 28, the preset's 32), width (G and D base width, 64), preset ('' | sngan),
+  runlocal (a 20-step smoke run at width 8).
+Presets:
+  sngan  DCGAN's generator against SNGAN's discriminator (Miyato et al. 2018): spectral norm on
+         every D layer instead of BatchNorm, hinge loss, 24,000 steps at 32x32, both learning
+         rates constant to step 14,000 and then linearly to 0 at step 24,000.
+Expected (MNIST, 10k samples of `python -m gan_research.evaluate --metrics=fid,kid,is,pr
+  --num_samples=10000 --classifier=DIR`; docs/dcgan.md has the real-data floors):
+  default   5,000 steps, 17-25 min on an idle 2-core AVX2 CPU: digits from step ~1,000;
+            fid_mnist 65, IS 6.4 (scored with the 3-epoch classifier, docs/dcgan.md).
+  sngan     24,000 steps, about 85 min on a 2-core AVX-512 CPU (4.4-5.0 steps/s): fid_mnist
+            6.95, IS 9.16, precision / recall 0.70 / 0.83 (the default 10-epoch classifier).
 """
 import os
 
 from gan_research import config_lib
 
+# Preset -> its image size when the `res` argument is not given.
+PRESET_RES = {'': 28, 'sngan': 32}
+
 
 def get_config(arg=None):
-  arg = config_lib.parse_arg(arg, dataset='mnist', res=28, width=64, runlocal=False)
+  arg = config_lib.parse_arg(arg, dataset='mnist', res=0, width=64, preset='', runlocal=False)
+  if arg.preset not in PRESET_RES:
+    raise ValueError(f'Unknown preset {arg.preset!r}; valid presets: {list(PRESET_RES)}.')
   c = config_lib.base_config()
   c.model = 'dcgan'
   c.dataset = arg.dataset
-  c.image_size = arg.res
+  c.image_size = arg.res or PRESET_RES[arg.preset]
   # transpose_impl / conv_impl: 'fast' (hand-written gradients, same model) or 'lax' (plain flax).
   # cpu_conv_backend='xla' with the 'conv' backward of both convolution kinds was the fastest set
   # for this model on a 2-core CPU (README, Speed); the same model and values as the defaults.
@@ -53,6 +63,14 @@ def get_config(arg=None):
   for name in ('fid', 'kid', 'inception_score', 'pr'):
     c.evals[name] = dict(every_steps=-1, num_samples=10_000, extractor='fid_mnist',
                          classifier_path=classifier)
+  if arg.preset == 'sngan':
+    # SNGAN's discriminator (Miyato et al. 2018) with its hinge loss: against the non-saturating
+    # loss the spectral-norm D's logits stay small and G gets little gradient (docs/dcgan.md).
+    c.discriminator.norm = 'spectral'
+    c.objective = 'hinge'
+    c.num_train_steps = 24_000
+    for opt in (c.optimizer_g, c.optimizer_d):  # constant, then linearly to 0 (steps)
+      opt.schedule, opt.decay_start_steps, opt.decay_steps = 'linear_decay', 14_000, 24_000
   if arg.runlocal:
     c.num_train_steps, c.batch_size = 20, 16
     c.generator.base_width = c.discriminator.base_width = 8
