@@ -11,7 +11,7 @@ Expected: digits in samples/step_*.png from ~1000 steps; loss/d ~ 0.45-0.7 and l
           steps fid_mnist 28.1, MNIST IS 7.07; at 6000-8000 steps fid_mnist 7.7-8.8, IS 7.9-8.1;
           with both learning rates decaying to 0 over steps 8000-11000, fid_mnist 5.4, IS 8.14;
           20000 steps, decaying over 14000-20000 (70 min on the AVX-512 CPU): fid_mnist 2.9,
-          IS 8.34; with --config.discriminator.normalization=spectral --config.objective=hinge,
+          IS 8.34; with --config.discriminator.norm=spectral --config.objective=hinge,
           16000 steps decaying over 10000-16000 (55 min): fid_mnist 2.9, IS 8.45; 24000 steps
           decaying over 14000-24000 (85 min): fid_mnist 2.5, IS 8.62. All these with the 3-epoch
           classifier; with the 10-epoch default one the 24000-step run scores IS 9.16 and
@@ -28,14 +28,15 @@ def get_config(arg=None):
   c.model = 'dcgan'
   c.dataset = arg.dataset
   c.image_size = arg.res
-  # transpose_impl / conv_impl: 'fast' (hand-written gradients, same model) or 'lax' (plain flax).
-  # cpu_conv_backend='xla' with the 'conv' backward of both convolution kinds was the fastest set
-  # for this model on a 2-core CPU (README, Speed); the same model and values as the defaults.
+  # conv_impl: 'auto' ('custom_vjp' on CPU: hand-written gradients, the same model; 'lax' on
+  # GPU/TPU: plain flax). cpu_conv_backend='xla' with the 'conv' backward of both convolution
+  # kinds was the fastest set for this model on a 2-core CPU (README, Speed); the same model and
+  # values as the defaults.
   c.generator = dict(latent_dim=100, latent_distribution='normal', base_width=arg.width,
-                     transpose_impl='fast', transpose_backward='conv')
+                     conv_impl='auto', conv_backward='conv')
   c.cpu_conv_backend = 'xla'
-  c.discriminator = dict(base_width=arg.width, conv_impl='fast', conv_backward='conv',
-                         normalization='batch')  # or 'spectral' (SNGAN), 'none'
+  c.discriminator = dict(base_width=arg.width, conv_impl='auto', conv_backward='conv',
+                         norm='batch')  # or 'spectral' (SNGAN), 'none'
   c.objective = 'nonsaturating'
   c.batch_size = 64
   c.num_train_steps = 5000
