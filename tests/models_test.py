@@ -6,7 +6,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from gan_research import models
+from gan_research import config_lib, models
 from gan_research.models import cyclegan, dcgan, layers, mlp, pix2pix
 from gan_research.ops import conv, conv_transpose
 
@@ -324,7 +324,7 @@ def test_minibatch_discrimination_makes_d_see_the_batch():
 
 def test_registry_builds_every_model_with_the_same_contract():
   for name, gen_kw, shape in [('mlp', {}, (2,)), ('dcgan', {'base_width': 4}, (32, 32, 1))]:
-    config = _Config(model=name, generator=gen_kw, discriminator=dict(gen_kw))
+    config = _config(model=name, generator=gen_kw, discriminator=dict(gen_kw))
     g, d = models.build(config, shape)
     z = models.sample_latent(jax.random.key(0), (2, g.latent_dim), g.latent_distribution)
     x = g.apply(g.init(jax.random.key(1), z, train=False), z, train=False)
@@ -341,10 +341,12 @@ def test_uniform_latents_lie_in_the_cube():
 
 def test_unknown_model_and_bad_kwargs():
   with pytest.raises(ValueError, match="valid models: \\[.*'dcgan', 'mlp'"):
-    models.build(_Config(model='biggan', generator={}, discriminator={}), (2,))
+    models.build(_config(model='biggan', generator={}, discriminator={}), (2,))
   with pytest.raises(ValueError, match='do not fit model'):
-    models.build(_Config(model='mlp', generator={'widths': 3}, discriminator={}), (2,))
+    models.build(_config(model='mlp', generator={'widths': 3}, discriminator={}), (2,))
 
 
-class _Config(dict):
-  __getattr__ = dict.__getitem__
+def _config(**fields):
+  config = config_lib.base_config()
+  config.update(fields)
+  return config
