@@ -174,25 +174,22 @@ def upgrade(raw: dict) -> dict:
   Logs one deprecation warning per field it renames or re-values; drops (with a warning) the
   top-level settings of a game other than raw['game'], which nothing read.
   """
+  game = raw.get('game', 'unconditional')
   for rule in RENAMED:
     value = _pop(raw, rule.old)
     if value is _MISSING:
       continue
-    game = raw.get('game', 'unconditional')
     if rule.game is not None and rule.game != game:
       logging.warning('config.json: %s is a setting of the %s game, unused by game %r; dropped.',
                       rule.old, rule.game, game)
       continue
     new_value = rule.values.get(value, value) if rule.values else value
-    if rule.old == rule.new:
-      _put(raw, rule.new, new_value, rule.old)
-      if new_value != value:
-        logging.warning('config.json: %s=%r is deprecated; read as %r.', rule.old, value,
-                        new_value)
-      continue
     _put(raw, rule.new, new_value, rule.old)
-    logging.warning('config.json: %s is deprecated; read as %s%s.', rule.old, rule.new,
-                    f' = {new_value!r}' if new_value != value else '')
+    if rule.old != rule.new:
+      logging.warning('config.json: %s is deprecated; read as %s%s.', rule.old, rule.new,
+                      f' = {new_value!r}' if new_value != value else '')
+    elif new_value != value:
+      logging.warning('config.json: %s=%r is deprecated; read as %r.', rule.old, value, new_value)
   return raw
 
 
