@@ -15,7 +15,8 @@ from gan_research.ops import conv, conv_transpose
 #   'lax'         flax.linen.Conv / ConvTranspose with autodiff gradients: what cuDNN and the
 #                 TPU convolution emitter are tuned for.
 #   'auto'        'custom_vjp' on the CPU backend, 'lax' on every other one.
-# Both compute the same function with the same parameter tree, so a checkpoint loads with either.
+# The two implementations compute the same function with the same parameter tree, so a checkpoint
+# loads under any choice.
 CONV_IMPLS = ('auto', 'custom_vjp', 'lax')
 
 ACTIVATIONS = {
