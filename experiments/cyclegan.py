@@ -46,9 +46,9 @@ def get_config(arg=None):
   res = arg.res or (32 if mnist else 128)
   c.image_size = res
   c.generator = {'base_width': 64, 'num_res_blocks': arg.blocks or (6 if res < 256 else 9),
-                     'num_downsamplings': 2, 'norm': 'instance', 'conv_impl': 'fast',
+                     'num_downsamplings': 2, 'norm': 'instance', 'conv_impl': 'auto',
                      'conv_backward': 'im2col'}
-  c.discriminator = {'base_width': 64, 'num_layers': 3, 'norm': 'instance', 'conv_impl': 'fast',
+  c.discriminator = {'base_width': 64, 'num_layers': 3, 'norm': 'instance', 'conv_impl': 'auto',
                      'conv_backward': 'im2col'}
   c.batch_size = 1
   # XLA's own convolution kernels (README, Speed): the 128x128 step ran 0.156 steps/s against

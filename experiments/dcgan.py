@@ -38,14 +38,15 @@ def get_config(arg=None):
   c.model = 'dcgan'
   c.dataset = arg.dataset
   c.image_size = arg.res or PRESET_RES[arg.preset]
-  # transpose_impl / conv_impl: 'fast' (hand-written gradients, same model) or 'lax' (plain flax).
-  # cpu_conv_backend='xla' with the 'conv' backward of both convolution kinds was the fastest set
-  # for this model on a 2-core CPU (README, Speed); the same model and values as the defaults.
+  # conv_impl: 'auto' ('custom_vjp' on CPU: hand-written gradients, the same model; 'lax' on
+  # GPU/TPU: plain flax). cpu_conv_backend='xla' with the 'conv' backward of both convolution
+  # kinds was the fastest set for this model on a 2-core CPU (docs/performance.md); the same
+  # model and values as the defaults.
   c.generator = dict(latent_dim=100, latent_distribution='normal', base_width=arg.width,
-                     transpose_impl='fast', transpose_backward='conv')
+                     conv_impl='auto', conv_backward='conv')
   c.cpu_conv_backend = 'xla'
-  c.discriminator = dict(base_width=arg.width, conv_impl='fast', conv_backward='conv',
-                         normalization='batch')  # or 'spectral' (SNGAN), 'none'
+  c.discriminator = dict(base_width=arg.width, conv_impl='auto', conv_backward='conv',
+                         norm='batch')  # or 'spectral' (SNGAN), 'none'
   c.objective = 'nonsaturating'
   c.batch_size = 64
   c.num_train_steps = 5000

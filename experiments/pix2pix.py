@@ -27,8 +27,8 @@ def get_config(arg=None):
   c.image_size = arg.res
   c.data = {'direction': arg.direction, 'load_size': arg.res * 286 // 256, 'flip': True}
   c.generator = {'base_width': 64, 'num_downsamplings': 0, 'dropout_rate': 0.5, 'norm': 'batch',
-                     'conv_impl': 'fast', 'conv_backward': 'im2col'}
-  c.discriminator = {'base_width': 64, 'num_layers': 3, 'norm': 'batch', 'conv_impl': 'fast',
+                     'conv_impl': 'auto', 'conv_backward': 'im2col'}
+  c.discriminator = {'base_width': 64, 'num_layers': 3, 'norm': 'batch', 'conv_impl': 'auto',
                      'conv_backward': 'im2col'}
   c.batch_size = 1
   c.num_train_steps = arg.epochs * arg.epoch_steps

@@ -22,7 +22,8 @@ def get_config(arg=None):
   c = config_lib.base_config()
   c.model = 'mlp'
   c.dataset = arg.dataset
-  c.generator = dict(latent_dim=2, hidden_sizes=(128, 128, 128), activation='relu')
+  c.generator = dict(latent_dim=2, hidden_sizes=(128, 128, 128), activation='relu',
+                     norm='none')  # or 'batch' (BatchNorm after each hidden layer)
   c.discriminator = dict(hidden_sizes=(128, 128, 128), activation='leaky_relu')
   c.objective = 'nonsaturating'
   c.batch_size = 256

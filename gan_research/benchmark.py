@@ -101,7 +101,7 @@ def benchmark(config, windows, window_steps, warmup_steps, reference=None):
       'experiment': f'{config.model}/{config.dataset}',
       'device': jax.devices()[0].device_kind, 'num_devices': jax.device_count(),
       'image_size': config.image_size, 'batch_size': config.batch_size,
-      'd_steps': config.d_steps, 'cpu_conv_backend': config.get('cpu_conv_backend', 'ynnpack'),
+      'd_steps': config.d_steps, 'cpu_conv_backend': config.cpu_conv_backend,
       'compile_s': round(compile_s, 2),
       'steps_per_sec': round(steps_per_sec, 3), 'steps_per_sec_min': round(lo, 3),
       'steps_per_sec_max': round(hi, 3),

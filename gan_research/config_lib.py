@@ -1,8 +1,11 @@
-"""Config helpers: the fields every experiment shares, `:key=value` arguments, validation."""
+"""Config helpers: the fields every experiment shares, `:key=value` arguments, validation, and
+loading the config.json of a workdir (old names mapped to today's)."""
 import json
 import os
+from typing import Any, NamedTuple, Optional
 
 import ml_collections
+from absl import logging
 
 from gan_research import compiler
 
@@ -24,6 +27,7 @@ def base_config() -> ml_collections.ConfigDict:
   c.penalty_every = 1  # discriminator updates between penalties (lazy regularisation)
   c.g_penalty_every = 1  # generator updates between the game's G regulariser (if it has one)
   c.d_weight_clip = 0.0  # WGAN weight clipping of D's parameters; 0 = off
+  c.game_kw = ml_collections.ConfigDict()  # settings of games.<game>; empty = its defaults
   c.dataset = 'ring8'  # data.DATASETS
   c.data_dir = os.environ.get(SHARED_DATA_ENV, '')  # TFDS data dir, IDX folder or image folder
   c.data = ml_collections.ConfigDict()  # keyword arguments of the source (e.g. num_modes)
@@ -84,19 +88,19 @@ def validate(config):
   positive = ('batch_size', 'd_steps', 'log_every_steps', 'penalty_every', 'g_penalty_every',
               'pack')
   for key in positive:
-    if config.get(key, 1) < 1:
+    if config[key] < 1:
       raise ValueError(f'config.{key} must be >= 1; got {config[key]}.')
   if config.num_train_steps < 0:
     raise ValueError(f'config.num_train_steps must be >= 0; got {config.num_train_steps}.')
   if not 0.0 <= config.ema_decay < 1.0:
     raise ValueError(f'config.ema_decay must be in [0, 1); got {config.ema_decay}.')
-  if config.get('compute_dtype', 'float32') not in COMPUTE_DTYPES:
+  if config.compute_dtype not in COMPUTE_DTYPES:
     raise ValueError(f'Unknown config.compute_dtype {config.compute_dtype!r}; valid: '
                      f'{list(COMPUTE_DTYPES)}.')
-  compiler.check_cpu_conv_backend(config.get('cpu_conv_backend', 'ynnpack'))
-  if config.get('unroll_steps', 0) < 0:
+  compiler.check_cpu_conv_backend(config.cpu_conv_backend)
+  if config.unroll_steps < 0:
     raise ValueError(f'config.unroll_steps must be >= 0; got {config.unroll_steps}.')
-  if config.batch_size % config.get('pack', 1):
+  if config.batch_size % config.pack:
     raise ValueError(f'config.batch_size={config.batch_size} must be divisible by config.pack='
                      f'{config.pack}: D sees batch_size / pack packed inputs.')
   if config.penalty != 'none' and config.penalty_weight <= 0:
@@ -111,9 +115,103 @@ def _tuples(value):
   return value
 
 
+class Renamed(NamedTuple):
+  """A field of older config.json files and where it lives now."""
+  old: str  # dotted path in the old file
+  new: str  # dotted path today (the same path when only values were renamed)
+  values: Optional[dict] = None  # old value -> new value; values not listed are kept
+  game: Optional[str] = None  # only runs of this game had it (the game read it)
+
+
+_CONV_IMPL_VALUES = {'fast': 'custom_vjp'}  # 'fast' was a claim; the name says what it is
+_CYCLEGAN_FIELDS = ('cycle_weight', 'identity_weight', 'adversarial_weight', 'pool_size')
+
+# Every rename since config.json files were first written, in the order load_json applies them.
+RENAMED = (
+    Renamed('generator.transpose_impl', 'generator.conv_impl', _CONV_IMPL_VALUES),  # DCGAN G
+    Renamed('generator.transpose_backward', 'generator.conv_backward'),
+    Renamed('generator.conv_impl', 'generator.conv_impl', _CONV_IMPL_VALUES),
+    Renamed('discriminator.conv_impl', 'discriminator.conv_impl', _CONV_IMPL_VALUES),
+    Renamed('discriminator.normalization', 'discriminator.norm'),  # DCGAN's discriminator
+    Renamed('generator.batch_norm', 'generator.norm', {True: 'batch', False: 'none'}),  # MLP's
+    # The per-game settings each game read from its own top-level fields, now config.game_kw.
+    Renamed('stylegan', 'game_kw', game='stylegan'),
+    *(Renamed(name, f'game_kw.{name}', game='cyclegan') for name in _CYCLEGAN_FIELDS),
+    Renamed('l1_weight', 'game_kw.l1_weight', game='pix2pix'),
+)
+_MISSING = object()
+
+
+def _pop(tree: dict, path: str):
+  *parents, leaf = path.split('.')
+  for key in parents:
+    tree = tree.get(key)
+    if not isinstance(tree, dict):
+      return _MISSING
+  return tree.pop(leaf, _MISSING)
+
+
+def _put(tree: dict, path: str, value: Any, old: str):
+  *parents, leaf = path.split('.')
+  for key in parents:
+    tree = tree.setdefault(key, {})
+  if isinstance(value, dict):  # a group of settings moves into a (maybe non-empty) group
+    target = tree.setdefault(leaf, {})
+    clash = sorted(set(target) & set(value))
+    if clash:
+      raise ValueError(f'config.json sets {path}.{clash[0]} under both its old name {old} and '
+                       f'its new one; keep one.')
+    target.update(value)
+  elif leaf in tree:
+    raise ValueError(f'config.json sets both {old} (an old name) and {path}; keep one.')
+  else:
+    tree[leaf] = value
+
+
+def upgrade(raw: dict) -> dict:
+  """`raw` (a config.json's dict, changed in place) with the names of RENAMED made today's.
+
+  Logs one deprecation warning per field it renames or re-values; drops (with a warning) the
+  top-level settings of a game other than raw['game'], which nothing read.
+  """
+  game = raw.get('game', 'unconditional')
+  for rule in RENAMED:
+    value = _pop(raw, rule.old)
+    if value is _MISSING:
+      continue
+    if rule.game is not None and rule.game != game:
+      logging.warning('config.json: %s is a setting of the %s game, unused by game %r; dropped.',
+                      rule.old, rule.game, game)
+      continue
+    new_value = rule.values.get(value, value) if rule.values else value
+    _put(raw, rule.new, new_value, rule.old)
+    if rule.old != rule.new:
+      logging.warning('config.json: %s is deprecated; read as %s%s.', rule.old, rule.new,
+                      f' = {new_value!r}' if new_value != value else '')
+    elif new_value != value:
+      logging.warning('config.json: %s=%r is deprecated; read as %r.', rule.old, value, new_value)
+  return raw
+
+
+def _merge(base: dict, override: dict) -> dict:
+  """`override` over `base`: groups (dicts) merged key by key, any other value replaced."""
+  out = dict(base)
+  for key, value in override.items():
+    if isinstance(value, dict) and isinstance(out.get(key), dict):
+      value = _merge(out[key], value)
+    out[key] = value
+  return out
+
+
 def load_json(path) -> ml_collections.ConfigDict:
-  """The config a run wrote to WORKDIR/config.json (JSON lists back to tuples)."""
+  """The config a run wrote to WORKDIR/config.json, in today's names and with today's fields.
+
+  Old names are mapped once here (`upgrade`, one deprecation warning each) and the file is
+  merged over base_config(), so fields added since the run was started hold their defaults
+  and code can read every base_config() field directly. JSON lists come back as tuples.
+  """
   if not os.path.exists(path):
     raise FileNotFoundError(f'{path} not found: is this a training workdir?')
   with open(path) as f:
-    return ml_collections.ConfigDict(_tuples(json.load(f)))
+    raw = upgrade(_tuples(json.load(f)))
+  return ml_collections.ConfigDict(_merge(base_config().to_dict(), raw))

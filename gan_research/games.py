@@ -153,7 +153,7 @@ class StyleGAN(Unconditional):
     return cls(generator, discriminator, objective=config.objective, penalty=config.penalty,
                penalty_weight=config.penalty_weight, penalty_every=config.penalty_every,
                pl_every=config.g_penalty_every, constrain=constrain,
-               **config.get('stylegan', {}))
+               **_setting(config, 'stylegan', {}))
 
   def init(self, rng, x):
     g_variables, d_variables, _ = super().init(rng, x)
@@ -343,10 +343,10 @@ class CycleGAN(_Translation):
   @classmethod
   def from_config(cls, config, generator, discriminator, constrain=lambda x: x, source=None):
     return cls(generator, discriminator, objective=config.objective,
-               cycle_weight=config.get('cycle_weight', 10.0),
-               identity_weight=config.get('identity_weight', 0.5),
-               adversarial_weight=config.get('adversarial_weight', 1.0),
-               pool_size=config.get('pool_size', 50), source=source, penalty=config.penalty,
+               cycle_weight=_setting(config, 'cycle_weight', 10.0),
+               identity_weight=_setting(config, 'identity_weight', 0.5),
+               adversarial_weight=_setting(config, 'adversarial_weight', 1.0),
+               pool_size=_setting(config, 'pool_size', 50), source=source, penalty=config.penalty,
                constrain=constrain)
 
   def init(self, rng, x):
@@ -443,7 +443,8 @@ class Pix2Pix(_Translation):
   @classmethod
   def from_config(cls, config, generator, discriminator, constrain=lambda x: x, source=None):
     return cls(generator, discriminator, objective=config.objective,
-               l1_weight=config.get('l1_weight', 100.0), source=source, penalty=config.penalty,
+               l1_weight=_setting(config, 'l1_weight', 100.0), source=source,
+               penalty=config.penalty,
                constrain=constrain)
 
   def init(self, rng, x):
@@ -486,6 +487,14 @@ class Pix2Pix(_Translation):
 
 GAMES = {'unconditional': Unconditional, 'stylegan': StyleGAN, 'cyclegan': CycleGAN,
          'pix2pix': Pix2Pix}
+
+
+def _setting(config, key, default):
+  """A game setting: config.game_kw (where config_lib.load_json puts the settings of older
+  config.json files), else the top-level field experiment files still set."""
+  if key == 'stylegan':  # the group of StyleGAN's settings
+    return {**config.get('stylegan', {}), **config.game_kw}
+  return config.game_kw.get(key, config.get(key, default))
 
 
 def get_game(name: str):

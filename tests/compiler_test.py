@@ -40,7 +40,7 @@ def test_dcgan_trains_the_same_with_either_backend(mnist_dir):
   # after two steps, up to rounding.
   default = _two_steps(dcgan_config(mnist_dir, d_steps=1))
   config = dcgan_config(mnist_dir, d_steps=1, cpu_conv_backend='xla')
-  config.generator.transpose_backward = 'conv'
+  config.generator.conv_backward = 'conv'
   config.discriminator.conv_backward = 'conv'
   fast = _two_steps(config)
   for player in ('g', 'd'):

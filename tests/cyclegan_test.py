@@ -93,9 +93,9 @@ def test_unet_skips_dropout_and_shapes():
 # ops/conv.py and ops/conv_transpose.py offer the same backward names; conv_backward sets both.
 @pytest.mark.parametrize('backward', conv.BACKWARD_METHODS)
 @pytest.mark.parametrize('name', ['resnet', 'patchgan', 'unet'])
-def test_fast_convolutions_compute_the_plain_model(name, backward):
+def test_custom_vjp_convolutions_compute_the_plain_model(name, backward):
   assert conv.BACKWARD_METHODS == conv_transpose.BACKWARD_METHODS
-  # conv_impl='fast' (strided / transposed convolutions with hand-written gradients, either
+  # conv_impl='custom_vjp' (strided / transposed convolutions with hand-written gradients, either
   # backward) against flax's own layers: the same parameters give the same outputs and gradients.
   make, shape = {
       'resnet': (lambda **kw: cyclegan.Generator((16, 16, 3), base_width=2, num_res_blocks=1,
@@ -104,7 +104,7 @@ def test_fast_convolutions_compute_the_plain_model(name, backward):
       'unet': (lambda **kw: pix2pix.Generator((16, 16, 1), base_width=2, dropout_rate=0.0, **kw),
                (2, 16, 16, 1)),
   }[name]
-  fast, plain = make(conv_impl='fast', conv_backward=backward), make(conv_impl='lax')
+  fast, plain = make(conv_impl='custom_vjp', conv_backward=backward), make(conv_impl='lax')
   x = jax.random.normal(jax.random.key(0), shape)
   variables = _init(fast, x)
   assert jax.tree.structure(variables) == jax.tree.structure(_init(plain, x))

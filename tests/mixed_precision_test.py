@@ -18,7 +18,7 @@ def _output_dtype(module, x):
 
 
 @pytest.mark.parametrize('module,x', [
-    (mlp.Generator(output_shape=(2,), dtype=jnp.bfloat16, batch_norm=True), jnp.zeros((4, 2))),
+    (mlp.Generator(output_shape=(2,), dtype=jnp.bfloat16, norm='batch'), jnp.zeros((4, 2))),
     (mlp.Discriminator(dtype=jnp.bfloat16, minibatch_kernels=3), jnp.zeros((4, 2))),
     (dcgan.Generator(output_shape=(28, 28, 1), base_width=4, dtype=jnp.bfloat16),
      jnp.zeros((2, 8))),

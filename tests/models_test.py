@@ -1,13 +1,14 @@
 """Shapes, the Radford layer layout, pinned parameter counts and the shared contract."""
 import flax
+import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from gan_research import models
-from gan_research.models import dcgan, layers, mlp
-from gan_research.ops import conv
+from gan_research import config_lib, models
+from gan_research.models import cyclegan, dcgan, layers, mlp, pix2pix
+from gan_research.ops import conv, conv_transpose
 
 
 def _count(variables):
@@ -72,10 +73,10 @@ def test_dcgan_generator_trains_batchnorm_statistics():
 
 
 @pytest.mark.parametrize('res', [28, 64])
-def test_dcgan_fast_transposed_convolution_computes_the_plain_model(res):
+def test_dcgan_custom_vjp_transposed_convolution_computes_the_plain_model(res):
   # The same parameters give the same images and the same gradients with either implementation.
-  fast = dcgan.Generator(output_shape=(res, res, 3), base_width=4, transpose_impl='fast')
-  plain = dcgan.Generator(output_shape=(res, res, 3), base_width=4, transpose_impl='lax')
+  fast = dcgan.Generator(output_shape=(res, res, 3), base_width=4, conv_impl='custom_vjp')
+  plain = dcgan.Generator(output_shape=(res, res, 3), base_width=4, conv_impl='lax')
   z = jax.random.normal(jax.random.key(0), (3, 100))
   variables = _init(fast, z)
   assert jax.tree.structure(variables) == jax.tree.structure(_init(plain, z))
@@ -95,8 +96,8 @@ def test_dcgan_fast_transposed_convolution_computes_the_plain_model(res):
 
 
 @pytest.mark.parametrize('backward', conv.BACKWARD_METHODS)
-def test_dcgan_fast_discriminator_computes_the_plain_model(backward):
-  fast = dcgan.Discriminator(base_width=4, conv_impl='fast', conv_backward=backward)
+def test_dcgan_custom_vjp_discriminator_computes_the_plain_model(backward):
+  fast = dcgan.Discriminator(base_width=4, conv_impl='custom_vjp', conv_backward=backward)
   plain = dcgan.Discriminator(base_width=4, conv_impl='lax')
   x = jax.random.normal(jax.random.key(0), (3, 32, 32, 3))
   variables = _init(fast, x)
@@ -115,7 +116,7 @@ def test_dcgan_fast_discriminator_computes_the_plain_model(backward):
 
 
 def test_dcgan_spectral_discriminator_divides_each_weight_by_its_top_singular_value():
-  d = dcgan.Discriminator(base_width=4, normalization='spectral')
+  d = dcgan.Discriminator(base_width=4, norm='spectral')
   x = jax.random.normal(jax.random.key(0), (3, 32, 32, 1))
   variables = _init(d, x)
   assert not any('BatchNorm' in name for name in variables['params'])
@@ -131,7 +132,7 @@ def test_dcgan_spectral_discriminator_divides_each_weight_by_its_top_singular_va
                                rtol=1e-3)
   # The logit is computed with W / sigma(W) in every layer: the same network with the kernels
   # divided by numpy's singular values and no normalisation gives it.
-  plain = dcgan.Discriminator(base_width=4, normalization='none')
+  plain = dcgan.Discriminator(base_width=4, norm='none')
   params = {layer: dict(p) for layer, p in variables['params'].items()}
   for layer in params:
     kernel = np.asarray(params[layer]['kernel'])
@@ -142,9 +143,94 @@ def test_dcgan_spectral_discriminator_divides_each_weight_by_its_top_singular_va
                              atol=1e-5)
 
 
-def test_dcgan_unknown_discriminator_normalization_lists_valid_ones():
-  with pytest.raises(ValueError, match=r"'batch', 'spectral', 'none'"):
-    _init(dcgan.Discriminator(normalization='layer'), jnp.zeros((1, 32, 32, 1)))
+def test_dcgan_unknown_discriminator_norm_lists_valid_ones():
+  with pytest.raises(ValueError, match=r"norm 'layer'; valid: \['batch', 'spectral', 'none'\]"):
+    _init(dcgan.Discriminator(norm='layer'), jnp.zeros((1, 32, 32, 1)))
+
+
+@pytest.mark.parametrize('make,x', [
+    (lambda: mlp.Generator(output_shape=(2,), norm='layer'), jnp.zeros((1, 2))),
+    (lambda: dcgan.Discriminator(base_width=4, norm='layer'), jnp.zeros((1, 32, 32, 1))),
+    (lambda: cyclegan.Generator((16, 16, 1), base_width=2, num_res_blocks=1, norm='layer'),
+     jnp.zeros((1, 16, 16, 1))),
+    (lambda: cyclegan.Discriminator(base_width=2, norm='layer'), jnp.zeros((1, 32, 32, 1))),
+    (lambda: pix2pix.Generator((16, 16, 1), base_width=2, norm='layer'),
+     jnp.zeros((1, 16, 16, 1))),
+], ids=['mlp_g', 'dcgan_d', 'cyclegan_g', 'patchgan', 'unet'])
+def test_every_model_names_its_valid_norms_the_same_way(make, x):
+  # One field, one message: "Unknown norm 'layer'; valid: [...]" whatever the model.
+  with pytest.raises(ValueError, match=r"^Unknown norm 'layer'; valid: \[.*'batch'.*'none'\]\."):
+    jax.eval_shape(lambda: make().init(jax.random.key(0), x, train=False))
+
+
+@pytest.mark.parametrize('backend,expected', [
+    ('cpu', 'custom_vjp'), ('gpu', 'lax'), ('tpu', 'lax'), ('METAL', 'lax')])
+def test_auto_conv_impl_follows_the_backend(backend, expected, monkeypatch):
+  assert layers.resolve_conv_impl('auto', backend) == expected
+  monkeypatch.setattr(jax, 'default_backend', lambda: backend)
+  assert layers.resolve_conv_impl('auto') == expected  # the default backend when none is given
+  for explicit in ('custom_vjp', 'lax'):  # an explicit choice holds on every backend
+    assert layers.resolve_conv_impl(explicit, backend) == explicit
+  with pytest.raises(ValueError, match=r"conv_impl 'fast'; valid: \['auto', 'custom_vjp', 'lax'\]"):
+    layers.resolve_conv_impl('fast', backend)
+
+
+# Every model with a convolution choice, its default conv_impl ('auto') and a small input.
+_CONV_MODELS = {
+    'dcgan_g': (lambda: dcgan.Generator(output_shape=(16, 16, 1), base_width=2),
+                jax.random.normal(jax.random.key(1), (2, 100))),
+    'dcgan_d': (lambda: dcgan.Discriminator(base_width=2), jnp.zeros((2, 16, 16, 1))),
+    'cyclegan_g': (lambda: cyclegan.Generator((16, 16, 1), base_width=2, num_res_blocks=1),
+                   jnp.zeros((2, 16, 16, 1))),
+    'patchgan': (lambda: cyclegan.Discriminator(base_width=2, num_layers=2),
+                 jnp.zeros((2, 32, 32, 1))),
+    'unet': (lambda: pix2pix.Generator((16, 16, 1), base_width=2, dropout_rate=0.0),
+             jnp.zeros((2, 16, 16, 1))),
+}
+
+
+def _built_layers(module, x):
+  """The classes of the layers `module` builds (traced, not run)."""
+  seen = set()
+
+  def record(next_fun, args, kwargs, context):
+    seen.add(type(context.module))
+    return next_fun(*args, **kwargs)
+
+  with nn.intercept_methods(record):
+    jax.eval_shape(lambda: module.init(jax.random.key(0), x, train=False))
+  return seen
+
+
+@pytest.mark.parametrize('name', sorted(_CONV_MODELS))
+def test_default_conv_impl_builds_custom_vjp_layers_on_cpu_only(name, monkeypatch):
+  make, x = _CONV_MODELS[name]
+  assert make().conv_impl == 'auto'
+  custom = {conv.Conv, conv_transpose.ConvTranspose}
+  for backend in ('cpu', 'gpu', 'tpu'):
+    monkeypatch.setattr(jax, 'default_backend', lambda: backend)
+    built = _built_layers(make(), x)
+    if backend == 'cpu':
+      assert built & custom, built
+    else:
+      assert not built & custom and built & {nn.Conv, nn.ConvTranspose}, built
+
+
+@pytest.mark.parametrize('name', sorted(_CONV_MODELS))
+def test_auto_conv_impl_keeps_the_parameters_and_the_outputs(name, monkeypatch):
+  # A checkpoint written on one backend loads and computes the same on another.
+  make, x = _CONV_MODELS[name]
+  x = x + jax.random.normal(jax.random.key(2), x.shape)
+  results = {}
+  for backend in ('cpu', 'gpu'):
+    monkeypatch.setattr(jax, 'default_backend', lambda: backend)
+    module = make()
+    variables = module.init(jax.random.key(0), x, train=False)
+    results[backend] = variables, module.apply(variables, x, train=False)
+  (cpu_vars, cpu_out), (gpu_vars, gpu_out) = results['cpu'], results['gpu']
+  assert jax.tree.structure(cpu_vars) == jax.tree.structure(gpu_vars)
+  jax.tree.map(np.testing.assert_array_equal, cpu_vars, gpu_vars)
+  np.testing.assert_allclose(cpu_out, gpu_out, rtol=1e-4, atol=1e-5)
 
 
 def test_dcgan_rejects_unsupported_resolution():
@@ -195,7 +281,7 @@ def test_maxout_discriminator_matches_formula():
 
 
 def test_mlp_init_std_and_batchnorm_generator_without_hidden_biases():
-  g = mlp.Generator(output_shape=(2,), latent_dim=2, hidden_sizes=(400, 400), batch_norm=True,
+  g = mlp.Generator(output_shape=(2,), latent_dim=2, hidden_sizes=(400, 400), norm='batch',
                     init_std=0.02)
   g_vars = _init(g, jnp.zeros((4, 2)))
   params = g_vars['params']
@@ -238,7 +324,7 @@ def test_minibatch_discrimination_makes_d_see_the_batch():
 
 def test_registry_builds_every_model_with_the_same_contract():
   for name, gen_kw, shape in [('mlp', {}, (2,)), ('dcgan', {'base_width': 4}, (32, 32, 1))]:
-    config = _Config(model=name, generator=gen_kw, discriminator=dict(gen_kw))
+    config = _config(model=name, generator=gen_kw, discriminator=dict(gen_kw))
     g, d = models.build(config, shape)
     z = models.sample_latent(jax.random.key(0), (2, g.latent_dim), g.latent_distribution)
     x = g.apply(g.init(jax.random.key(1), z, train=False), z, train=False)
@@ -255,10 +341,12 @@ def test_uniform_latents_lie_in_the_cube():
 
 def test_unknown_model_and_bad_kwargs():
   with pytest.raises(ValueError, match="valid models: \\[.*'dcgan', 'mlp'"):
-    models.build(_Config(model='biggan', generator={}, discriminator={}), (2,))
+    models.build(_config(model='biggan', generator={}, discriminator={}), (2,))
   with pytest.raises(ValueError, match='do not fit model'):
-    models.build(_Config(model='mlp', generator={'widths': 3}, discriminator={}), (2,))
+    models.build(_config(model='mlp', generator={'widths': 3}, discriminator={}), (2,))
 
 
-class _Config(dict):
-  __getattr__ = dict.__getitem__
+def _config(**fields):
+  config = config_lib.base_config()
+  config.update(fields)
+  return config

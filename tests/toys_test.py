@@ -202,7 +202,7 @@ def test_modes2d_method_configs_and_figure_options():
     config_lib.validate(modes2d.method_config('grid25', method, 10, 'paper'))
   c = modes2d.method_config('grid25', 'pacgan3', 10, 'paper')
   assert (c.pack, c.batch_size) == (3, 300)
-  assert c.discriminator.maxout_pieces == 5 and c.generator.batch_norm
+  assert c.discriminator.maxout_pieces == 5 and c.generator.norm == 'batch'
   assert (c.optimizer_g.learning_rate, c.optimizer_g.b1, c.optimizer_g.schedule) == (
       1e-4, 0.8, 'constant')
   assert modes2d.method_config('grid25', 'gan', 10, 'paper', 1e-3).optimizer_d.learning_rate == 1e-3

@@ -62,7 +62,7 @@ def test_short_run_moves_the_generator_onto_the_ring(tmp_path):
 
 def test_ema_samples_use_batch_statistics_not_the_training_weights_running_ones():
   config = toy_config(ema_decay=0.99)
-  config.generator.batch_norm = True
+  config.generator.norm = 'batch'
   experiment = train.build(config)
   state = experiment.init_state(jax.random.key(0))
   stats = state.g.state['batch_stats']
@@ -104,7 +104,7 @@ def test_resumed_run_equals_uninterrupted_run(tmp_path, mnist_dir):
 def test_spectral_norm_discriminator_trains_and_resumes_exactly(tmp_path, mnist_dir):
   # SNGAN's D (hinge loss): its power-iteration vectors live in D's state and must be checkpointed.
   config = functools.partial(dcgan_config, mnist_dir, objective='hinge', ema_decay=0.0, d_steps=1,
-                             discriminator=dict(base_width=4, normalization='spectral'))
+                             discriminator=dict(base_width=4, norm='spectral'))
   full = train.train_and_evaluate(config(num_train_steps=4), str(tmp_path / 'full'))
   train.train_and_evaluate(config(num_train_steps=2, checkpoint_every_steps=2),
                            str(tmp_path / 'resumed'))

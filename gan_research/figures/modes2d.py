@@ -112,7 +112,7 @@ def paper_config(dataset, num_steps, learning_rate=PAPER_LEARNING_RATE):
   """
   c = base_config(dataset, num_steps)
   c.generator = {'latent_dim': 2, 'hidden_sizes': (400,) * 4, 'activation': 'relu',
-                 'batch_norm': True, 'init_std': 0.02}
+                 'norm': 'batch', 'init_std': 0.02}
   c.discriminator = {'hidden_sizes': (200,) * 3, 'maxout_pieces': 5, 'init_std': 0.02}
   c.batch_size = PAPER_BATCH
   c.optimizer_g = config_lib.adam(learning_rate, 0.8, 0.999)

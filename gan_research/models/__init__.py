@@ -29,7 +29,7 @@ def get_module(name: str):
 def build(config, example_shape):
   """Returns (generator, discriminator) Flax modules for `config.model`."""
   module = get_module(config.model)
-  dtype = jnp.dtype(config.get('compute_dtype', 'float32'))  # runs before it existed: float32
+  dtype = jnp.dtype(config.compute_dtype)
   try:
     generator = module.Generator(output_shape=tuple(example_shape), dtype=dtype,
                                  **config.generator)

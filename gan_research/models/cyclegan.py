@@ -24,7 +24,6 @@ from gan_research.models import layers
 from gan_research.ops import conv, conv_transpose
 
 NORMS = ('instance', 'batch', 'none')
-CONV_IMPLS = ('fast', 'lax')
 _BN = {'momentum': 0.9, 'epsilon': 1e-5}  # PyTorch's BatchNorm2d defaults (momentum 0.1 there)
 
 
@@ -33,14 +32,9 @@ def reflect_pad(x, pad: int):
   return jnp.pad(x, ((0, 0), (pad, pad), (pad, pad), (0, 0)), mode='reflect')
 
 
-def check_choice(name, value, valid):
-  if value not in valid:
-    raise ValueError(f'Unknown {name} {value!r}; valid: {list(valid)}.')
-
-
 def norm_layer(norm: str, train: bool, dtype):
   """The normalisation after a convolution: instance (no affine), batch, or identity."""
-  check_choice('norm', norm, NORMS)
+  layers.check_choice('norm', norm, NORMS)
   if norm == 'instance':
     return nn.InstanceNorm(epsilon=1e-5, use_scale=False, use_bias=False, dtype=dtype)
   if norm == 'batch':
@@ -52,37 +46,33 @@ def conv_layer(conv_impl: str, features, kernel, stride, pad, use_bias, dtype,
                backward: str = conv.DEFAULT_BACKWARD):
   """A kernel x kernel convolution with zero padding `pad`.
 
-  conv_impl='fast' gives strided convolutions the hand-written backward `backward` of
-  ops/conv.py ('im2col' or 'conv'); stride-1 convolutions stay flax's, whose gradients XLA:CPU
-  runs well (the im2col form of the 7x7 layers was 4.5x slower to differentiate and 4x slower to
-  compile, measured on the 32x32 generator).
+  conv_impl (layers.CONV_IMPLS) 'custom_vjp' gives strided convolutions the hand-written
+  backward `backward` of ops/conv.py ('im2col' or 'conv'); stride-1 convolutions stay flax's,
+  whose gradients XLA:CPU runs well (the im2col form of the 7x7 layers was 4.5x slower to
+  differentiate and 4x slower to compile, measured on the 32x32 generator).
   """
-  check_choice('conv_impl', conv_impl, CONV_IMPLS)
   kwargs = dict(strides=(stride, stride), padding=((pad, pad), (pad, pad)), use_bias=use_bias,
                 kernel_init=layers.dcgan_init(), dtype=dtype)
-  if conv_impl == 'fast' and stride > 1:
-    return conv.Conv(features, (kernel, kernel), backward=backward, **kwargs)
-  return nn.Conv(features, (kernel, kernel), **kwargs)
+  strided = layers.strided_conv(conv_impl, backward)  # (also rejects an unknown conv_impl)
+  return (strided if stride > 1 else nn.Conv)(features, (kernel, kernel), **kwargs)
 
 
 def upsample_layer(conv_impl: str, features, kernel, use_bias, dtype,
                    backward: str = conv_transpose.DEFAULT_BACKWARD):
   """Stride-2 transposed convolution doubling H and W (PyTorch's ConvTranspose2d with padding
   (kernel - 1) // 2 and output_padding kernel % 2: the dilated input is padded (k-1-p, k-p)).
-  conv_impl='fast': ops/conv_transpose.py with the hand-written backward `backward`."""
-  check_choice('conv_impl', conv_impl, CONV_IMPLS)
+  conv_impl='custom_vjp': ops/conv_transpose.py with the hand-written backward `backward`."""
   p = (kernel - 1) // 2
-  kwargs = dict(strides=(2, 2), padding=((kernel - 1 - p, kernel - 1 - p + kernel % 2),) * 2,
-                use_bias=use_bias, kernel_init=layers.dcgan_init(), dtype=dtype)
-  if conv_impl == 'fast':
-    return conv_transpose.ConvTranspose(features, (kernel, kernel), backward=backward, **kwargs)
-  return nn.ConvTranspose(features, (kernel, kernel), **kwargs)
+  return layers.transposed_conv(conv_impl, backward)(
+      features, (kernel, kernel), strides=(2, 2),
+      padding=((kernel - 1 - p, kernel - 1 - p + kernel % 2),) * 2, use_bias=use_bias,
+      kernel_init=layers.dcgan_init(), dtype=dtype)
 
 
 class ResidualBlock(nn.Module):
   features: int
   norm: str = 'instance'
-  conv_impl: str = 'fast'
+  conv_impl: str = 'auto'
   dtype: Any = jnp.float32
 
   @nn.compact
@@ -101,9 +91,10 @@ class Generator(nn.Module):
   num_res_blocks: int = 9  # 6 for 128x128, 9 for 256x256 in the paper
   num_downsamplings: int = 2
   norm: str = 'instance'
-  # 'fast': strided and transposed convolutions from ops/ (hand-written gradients); 'lax': flax's.
-  conv_impl: str = 'fast'
-  conv_backward: str = conv.DEFAULT_BACKWARD  # 'fast' only: 'im2col' or 'conv' (ops/conv.py)
+  # layers.CONV_IMPLS: 'custom_vjp' takes the strided and transposed convolutions from ops/
+  # (hand-written gradients), 'lax' flax's; 'auto': 'custom_vjp' on CPU only.
+  conv_impl: str = 'auto'
+  conv_backward: str = conv.DEFAULT_BACKWARD  # 'custom_vjp' only: 'im2col' or 'conv' (ops/conv.py)
   dtype: Any = jnp.float32
 
   @nn.compact
@@ -142,8 +133,8 @@ class Discriminator(nn.Module):
   base_width: int = 64  # ndf
   num_layers: int = 3  # stride-2 layers; 3 gives the 70x70 receptive field
   norm: str = 'instance'
-  conv_impl: str = 'fast'
-  conv_backward: str = conv.DEFAULT_BACKWARD  # 'fast' only: 'im2col' or 'conv' (ops/conv.py)
+  conv_impl: str = 'auto'  # as Generator's
+  conv_backward: str = conv.DEFAULT_BACKWARD  # 'custom_vjp' only: 'im2col' or 'conv' (ops/conv.py)
   dtype: Any = jnp.float32
 
   @nn.compact

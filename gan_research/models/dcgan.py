@@ -3,12 +3,11 @@
 Generator: project z to a start x start x width map, then stride-2 transposed convolutions
 (kernel 4) with BatchNorm + ReLU, and a tanh output (no BatchNorm on the last layer).
 Discriminator: stride-2 convolutions (kernel 4) with LeakyReLU(0.2), BatchNorm on every layer but
-the first, then one logit; `normalization='spectral'` puts spectral normalisation (Miyato et al.
+the first, then one logit; `norm='spectral'` puts spectral normalisation (Miyato et al.
 2018) on every layer instead of BatchNorm, as SNGAN's discriminators do. Weights ~ N(0, 0.02).
 The start size is 4 for 32/64 outputs and 7 for 28 (MNIST), so 28 -> 7-14-28, 32 -> 4-8-16-32,
 64 -> 4-8-16-32-64.
 """
-import functools
 from typing import Any, Sequence
 
 import flax.linen as nn
@@ -17,7 +16,7 @@ import jax.numpy as jnp
 from gan_research.models import layers
 from gan_research.ops import conv, conv_transpose
 
-NORMALIZATIONS = ('batch', 'spectral', 'none')
+NORMS = ('batch', 'spectral', 'none')  # the discriminator's; the generator always has BatchNorm
 _BN = dict(momentum=0.9, epsilon=1e-5)  # PyTorch's BatchNorm2d defaults (momentum 0.1 there)
 
 
@@ -44,22 +43,18 @@ class Generator(nn.Module):
   latent_dim: int = 100
   latent_distribution: str = 'normal'
   base_width: int = 64  # width of the last hidden layer; doubles towards the input (ngf)
-  # 'fast': the same transposed convolution with hand-written gradients (ops/conv_transpose.py);
-  # XLA:CPU runs the autodiff weight gradient of 'lax' (flax.linen.ConvTranspose) at 1-3 GFLOP/s.
-  transpose_impl: str = 'fast'
-  # How 'fast' differentiates: 'im2col' or 'conv' (ops/conv_transpose.py); the faster one
+  # layers.CONV_IMPLS: 'custom_vjp' differentiates the transposed convolutions with the
+  # hand-written gradients of ops/conv_transpose.py (XLA:CPU runs the autodiff weight gradient of
+  # flax.linen.ConvTranspose, 'lax', at 1-3 GFLOP/s); 'auto' picks it on CPU only.
+  conv_impl: str = 'auto'
+  # How 'custom_vjp' differentiates: 'im2col' or 'conv' (ops/conv_transpose.py); the faster one
   # depends on config.cpu_conv_backend (README, Speed).
-  transpose_backward: str = conv_transpose.DEFAULT_BACKWARD
+  conv_backward: str = conv_transpose.DEFAULT_BACKWARD
   dtype: Any = jnp.float32  # computation dtype (config.compute_dtype); parameters stay float32
 
   @nn.compact
   def __call__(self, z, *, train: bool):
-    if self.transpose_impl not in ('fast', 'lax'):
-      raise ValueError(f"Unknown transpose_impl {self.transpose_impl!r}; valid: ['fast', 'lax'].")
-    if self.transpose_impl == 'fast':
-      deconv = functools.partial(conv_transpose.ConvTranspose, backward=self.transpose_backward)
-    else:
-      deconv = nn.ConvTranspose
+    deconv = layers.transposed_conv(self.conv_impl, self.conv_backward)
     height, _, channels = self.output_shape
     start, n = _start_size(height), _num_doublings(height)
     init = layers.dcgan_init()
@@ -80,39 +75,33 @@ class Generator(nn.Module):
 
 class Discriminator(nn.Module):
   base_width: int = 64  # width of the first layer; doubles with each downsampling (ndf)
-  # 'fast': strided convolutions with a hand-written backward (ops/conv.py); 'lax': flax.linen.Conv.
-  conv_impl: str = 'fast'
-  # How 'fast' differentiates: 'im2col' or 'conv' (ops/conv.py); the faster one depends on
+  # layers.CONV_IMPLS: 'custom_vjp' gives the strided convolutions the hand-written backward of
+  # ops/conv.py, 'lax' is flax.linen.Conv; 'auto' picks 'custom_vjp' on CPU only.
+  conv_impl: str = 'auto'
+  # How 'custom_vjp' differentiates: 'im2col' or 'conv' (ops/conv.py); the faster one depends on
   # config.cpu_conv_backend (README, Speed).
   conv_backward: str = conv.DEFAULT_BACKWARD
   # 'batch': BatchNorm on every layer but the first (DCGAN); 'spectral': every weight divided by
   # its largest singular value, one power iteration per training call, the vectors kept in
   # 'batch_stats' (SNGAN); 'none'.
-  normalization: str = 'batch'
+  norm: str = 'batch'
   dtype: Any = jnp.float32  # computation dtype (config.compute_dtype); parameters stay float32
 
   @nn.compact
   def __call__(self, x, *, train: bool):
-    if self.conv_impl not in ('fast', 'lax'):
-      raise ValueError(f"Unknown conv_impl {self.conv_impl!r}; valid: ['fast', 'lax'].")
-    if self.normalization not in NORMALIZATIONS:
-      raise ValueError(f'Unknown discriminator normalization {self.normalization!r}; valid: '
-                       f'{list(NORMALIZATIONS)}.')
-    spectral = self.normalization == 'spectral'
+    layers.check_choice('norm', self.norm, NORMS)
+    spectral = self.norm == 'spectral'
 
     def apply(layer, h):
       return nn.SpectralNorm(layer)(h, update_stats=train) if spectral else layer(h)
 
-    if self.conv_impl == 'fast':
-      strided_conv = functools.partial(conv.Conv, backward=self.conv_backward)
-    else:
-      strided_conv = nn.Conv
+    strided_conv = layers.strided_conv(self.conv_impl, self.conv_backward)
     start, n = _start_size(x.shape[1]), _num_doublings(x.shape[1])
     init = layers.dcgan_init()
     h = x
     for i in range(n):
       # A bias is redundant before BatchNorm, so only the layers without one have it.
-      batch_norm = i > 0 and self.normalization == 'batch'
+      batch_norm = i > 0 and self.norm == 'batch'
       h = apply(strided_conv(self.base_width * 2 ** i, (4, 4), strides=(2, 2),
                              padding=((1, 1), (1, 1)), use_bias=not batch_norm, kernel_init=init,
                              dtype=self.dtype), h)

@@ -1,9 +1,23 @@
-"""Layers shared by the architectures."""
+"""Layers and choices shared by the architectures."""
 import functools
 
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
+
+from gan_research.ops import conv, conv_transpose
+
+# How a model computes its strided and transposed convolutions (config field `conv_impl`):
+#   'custom_vjp'  ops/conv.py and ops/conv_transpose.py: the same functions with gradients
+#                 written as ordinary convolutions (or im2col matmuls), `conv_backward` picking
+#                 which; they were written for and measured on XLA:CPU, where autodiff of lax's
+#                 strided convolutions runs slowly.
+#   'lax'         flax.linen.Conv / ConvTranspose with autodiff gradients: what cuDNN and the
+#                 TPU convolution emitter are tuned for.
+#   'auto'        'custom_vjp' on the CPU backend, 'lax' on every other one.
+# The two implementations compute the same function with the same parameter tree, so a checkpoint
+# loads under any choice.
+CONV_IMPLS = ('auto', 'custom_vjp', 'lax')
 
 ACTIVATIONS = {
     'linear': lambda x: x,  # e.g. StyleGAN2's image output
@@ -15,6 +29,36 @@ ACTIVATIONS = {
     'tanh': nn.tanh,
     'elu': nn.elu,
 }
+
+
+def check_choice(name: str, value, valid):
+  """Raises ValueError naming the valid values unless `value` is one of them."""
+  if value not in valid:
+    raise ValueError(f'Unknown {name} {value!r}; valid: {list(valid)}.')
+
+
+def resolve_conv_impl(conv_impl: str, backend=None) -> str:
+  """'custom_vjp' or 'lax' for a model's `conv_impl`; 'auto' follows `backend`
+  (default jax.default_backend(), read when the model is traced)."""
+  check_choice('conv_impl', conv_impl, CONV_IMPLS)
+  if conv_impl != 'auto':
+    return conv_impl
+  backend = backend or jax.default_backend()
+  return 'custom_vjp' if backend == 'cpu' else 'lax'
+
+
+def strided_conv(conv_impl: str, conv_backward: str = conv.DEFAULT_BACKWARD):
+  """The class for strided convolutions (flax.linen.Conv's signature) under `conv_impl`."""
+  if resolve_conv_impl(conv_impl) == 'custom_vjp':
+    return functools.partial(conv.Conv, backward=conv_backward)
+  return nn.Conv
+
+
+def transposed_conv(conv_impl: str, conv_backward: str = conv_transpose.DEFAULT_BACKWARD):
+  """The class for transposed convolutions (flax.linen.ConvTranspose's signature)."""
+  if resolve_conv_impl(conv_impl) == 'custom_vjp':
+    return functools.partial(conv_transpose.ConvTranspose, backward=conv_backward)
+  return nn.ConvTranspose
 
 
 def get_activation(name: str):

@@ -1,7 +1,7 @@
 """MLP generator and discriminator for 1-D and 2-D toy distributions.
 
 The options cover the toy architectures of the mode-collapse papers: a BatchNorm generator
-(`batch_norm`) and a maxout discriminator (`maxout_pieces`; Goodfellow et al. 2013), as in the
+(`norm='batch'`) and a maxout discriminator (`maxout_pieces`; Goodfellow et al. 2013), as in the
 2-D experiments of VEEGAN and PacGAN (G 4 x 400 ReLU + BatchNorm, D 3 x 200 maxout with 5 pieces,
 weights N(0, 0.02^2): `init_std`).
 
@@ -16,6 +16,8 @@ import numpy as np
 
 from gan_research.models import layers
 
+NORMS = ('batch', 'none')  # the generator's
+
 
 class Generator(nn.Module):
   output_shape: Sequence[int]  # (dim,) of the data
@@ -23,19 +25,21 @@ class Generator(nn.Module):
   latent_distribution: str = 'normal'
   hidden_sizes: Sequence[int] = (128, 128, 128)
   activation: str = 'relu'
-  batch_norm: bool = False
+  norm: str = 'none'  # NORMS: 'batch' puts BatchNorm after every hidden layer
   init_std: float = 0.0  # > 0: weights N(0, init_std^2) instead of flax's LeCun normal
   dtype: Any = jnp.float32  # computation dtype (config.compute_dtype); parameters stay float32
 
   @nn.compact
   def __call__(self, z, *, train: bool):
+    layers.check_choice('norm', self.norm, NORMS)
     act = layers.get_activation(self.activation)
     dense = _dense_factory(self.init_std, self.dtype)
+    batch_norm = self.norm == 'batch'
     h = z
     for width in self.hidden_sizes:
       # A bias before BatchNorm is cancelled by its mean subtraction.
-      h = dense(width, use_bias=not self.batch_norm)(h)
-      if self.batch_norm:
+      h = dense(width, use_bias=not batch_norm)(h)
+      if batch_norm:
         h = nn.BatchNorm(use_running_average=not train, momentum=0.9, dtype=self.dtype)(h)
       h = act(h)
     out = dense(int(np.prod(self.output_shape)))(h)

@@ -29,8 +29,8 @@ class Generator(nn.Module):
   num_downsamplings: int = 0  # 0: log2(H), down to 1x1 (8 for 256x256)
   dropout_rate: float = 0.5
   norm: str = 'batch'
-  conv_impl: str = 'fast'
-  conv_backward: str = conv.DEFAULT_BACKWARD  # 'fast' only: 'im2col' or 'conv' (ops/conv.py)
+  conv_impl: str = 'auto'  # layers.CONV_IMPLS, as models/cyclegan.py's
+  conv_backward: str = conv.DEFAULT_BACKWARD  # 'custom_vjp' only: 'im2col' or 'conv' (ops/conv.py)
   dtype: Any = jnp.float32
 
   @nn.compact
