@@ -1,4 +1,4 @@
-"""Evaluate a trained workdir: python -m gan_research.evaluate --workdir=DIR --metrics=fid,kid,is,pr.
+"""Evaluate a trained workdir: python -m gan_research.evaluate --workdir=DIR --metrics=fid,kid.
 
 Restores the latest (or --step) checkpoint, samples --num_samples images from the EMA generator
 when the run kept one (the raw generator otherwise), and runs the named evaluators of
@@ -15,6 +15,8 @@ Example (MNIST, digit classifier from `python -m gan_research.metrics.train_clas
 Example (RGB data, the standard FID InceptionV3; weights: see gan_research/metrics/inception.py):
   python -m gan_research.evaluate --workdir=runs/cifar10 --metrics=fid,is \
       --extractor=fid_inception --inception_weights=pt_inception-2015-12-05-6726825d.pth
+Example (CycleGAN / pix2pix on inverted MNIST: the error against the known answer, no network):
+  python -m gan_research.evaluate --workdir=runs/cg_mnist --metrics=translation
 """
 import json
 

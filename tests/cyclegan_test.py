@@ -1,4 +1,4 @@
-"""CycleGAN and pix2pix: networks, the image pool, the losses, data, a train step, evaluator, figure."""
+"""CycleGAN and pix2pix: networks, image pool, losses, data, a train step, evaluators, figure."""
 import json
 import os
 import shutil

@@ -37,7 +37,8 @@ class Mixture(Source):
   def get_batch(self, step, *, d_steps, batch_size, process_index=0, process_count=1):
     # Draw the global batch and keep this process's slice: every process count sees the same data.
     rng = np.random.default_rng((self.seed, step))
-    batch = self.sample(rng, d_steps * batch_size).reshape((d_steps, batch_size) + self.example_shape)
+    batch = self.sample(rng, d_steps * batch_size).reshape(
+        (d_steps, batch_size) + self.example_shape)
     local = batch_size // process_count
     return {'x': batch[:, process_index * local:(process_index + 1) * local]}
 

@@ -50,7 +50,7 @@ class TranslationEvaluator(Evaluator):
     return results
 
   def error(self, params, g_state, inputs, direction):
-    """Mean |T(a) - (1 - a)| in [0, 1] units: with a, T(a) in [-1, 1] that is mean |T(a) + a| / 2."""
+    """Mean |T(a) - (1 - a)| in [0, 1] units: with a, T(a) in [-1, 1], mean |T(a) + a| / 2."""
     total, n, b = 0.0, len(inputs), self.batch_size
     for start in range(0, n, b):
       chunk = inputs[start:start + b]
