@@ -1,4 +1,4 @@
-"""Evaluate a trained workdir: python -m gan_research.evaluate --workdir=DIR --metrics=fid,kid,is,pr.
+"""Evaluate a trained workdir: python -m gan_research.evaluate --workdir=DIR --metrics=fid,kid.
 
 Restores the latest (or --step) checkpoint, samples --num_samples images from the EMA generator
 when the run kept one (the raw generator otherwise), and runs the named evaluators of
@@ -15,6 +15,8 @@ Example (MNIST, digit classifier from `python -m gan_research.metrics.train_clas
 Example (RGB data, the standard FID InceptionV3; weights: see gan_research/metrics/inception.py):
   python -m gan_research.evaluate --workdir=runs/cifar10 --metrics=fid,is \
       --extractor=fid_inception --inception_weights=pt_inception-2015-12-05-6726825d.pth
+Example (CycleGAN / pix2pix on inverted MNIST: the error against the known answer, no network):
+  python -m gan_research.evaluate --workdir=runs/cg_mnist --metrics=translation
 """
 import json
 
@@ -47,7 +49,7 @@ flags.mark_flags_as_required(['workdir'])
 
 def eval_config(name, run_config, **overrides):
   """The evaluator's config: the run's config.evals.<name> if any, overridden where not None."""
-  cfg = dict(run_config.evals.get(name, {})) if 'evals' in run_config else {}
+  cfg = dict(run_config.evals.get(name, {}))
   cfg.pop('every_steps', None)
   cfg.update({key: value for key, value in overrides.items() if value is not None})
   return cfg
@@ -72,25 +74,26 @@ def evaluate(workdir, metric_names, *, num_samples=None, classifier_path=None,
                    reference_split=reference_split, num_reference=num_reference)
   evaluators = [metrics.EVALUATORS[name](eval_config(name, experiment.config, **overrides),
                                          experiment.source, workdir) for name in metric_names]
-  sampler = experiment.make_sampler()
-  values = metrics.run_evaluators(evaluators, lambda rng, n: sampler(state, rng, n),
-                                  jax.random.key(seed))
+  ctx = metrics.make_context(experiment, state, experiment.make_sampler(), jax.random.key(seed),
+                             workdir)
+  values = metrics.run_evaluators(evaluators, ctx)
   step = int(state.step)
   writer = writers.MetricWriter(workdir)
   writer.write(step, values)
   writer.close()
+  networks = [ev.extractor for ev in evaluators if ev.extractor is not None]
   return {'step': step,
-          'extractor': _one_or_list(getattr(ev, 'extractor', None) and ev.extractor.name
-                                    for ev in evaluators),
-          'num_samples': _one_or_list(getattr(ev, 'num_samples', None) for ev in evaluators),
-          'feature_networks': {ev.extractor.name: ev.extractor.info for ev in evaluators
-                               if getattr(ev, 'extractor', None)},
+          'extractor': _one_or_list(network.name for network in networks),
+          'num_samples': _one_or_list(ev.num_samples for ev in evaluators),
+          'feature_networks': {network.name: network.info for network in networks},
           'values': values}
 
 
 def _one_or_list(values):
-  """The value all evaluators share, or the sorted list of their distinct values."""
+  """The value all evaluators share, the sorted list of their distinct values, or None."""
   values = sorted(set(v for v in values if v is not None))
+  if not values:
+    return None
   return values[0] if len(values) == 1 else values
 
 

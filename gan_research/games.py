@@ -27,6 +27,7 @@ class Unconditional:
   # d_loss stops the gradient into G's samples (D's update never needs it); the unrolled G loss
   # (steps.make_unrolled_g_loss) turns it on in its copy of the game to differentiate through D.
   differentiable_fakes = False
+  translates = False  # image-to-image games set True and implement translate()
 
   def __init__(self, generator, discriminator, *, objective: str, penalty: str = 'none',
                penalty_weight: float = 0.0, penalty_every: int = 1, constrain=lambda x: x):
@@ -296,6 +297,7 @@ def _put(state, name, new):
 class _Translation:
   """Parts shared by the image-to-image games: fixed test inputs for sampling, settings."""
   takes_source = True  # games.build hands it the data source (for fixed sample inputs)
+  translates = True
   num_fixed_inputs = 64
 
   def _check_and_keep_inputs(self, source, penalty):

@@ -210,9 +210,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str):
         _write_samples(experiment, sample_fn, state, rngs['samples'], workdir, step, is_main)
       due = {name: ev for name, (n, ev) in evaluators.items() if every(n, step)}
       if due:
-        sampler = lambda rng, n: sample_fn(state, rng, n)
-        writer.write(step, metrics.run_evaluators(due.values(), sampler, rngs['eval'],
-                                                  {'experiment': experiment, 'state': state}))
+        ctx = metrics.make_context(experiment, state, sample_fn, rngs['eval'], workdir)
+        writer.write(step, metrics.run_evaluators(due.values(), ctx))
   finally:
     stop.restore()
     batches.close()

@@ -1,17 +1,21 @@
-"""CycleGAN and pix2pix: networks, the image pool, the losses, data, a train step, evaluator, figure."""
+"""CycleGAN and pix2pix: networks, image pool, losses, data, a train step, evaluators, figure."""
 import json
 import os
+import shutil
+import subprocess
+import sys
+import types
 
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from conftest import SHARED
+from conftest import MNIST_DIR, REPO, SHARED
 from PIL import Image
 
-from gan_research import config_lib, games, train
-from gan_research.data import translation
+from gan_research import config_lib, games, metrics, train
+from gan_research.data import images, translation
 from gan_research.metrics.translation import TranslationEvaluator
 from gan_research.models import cyclegan, pix2pix
 from gan_research.ops import conv, conv_transpose
@@ -125,8 +129,8 @@ def test_custom_vjp_convolutions_compute_the_plain_model(name, backward):
     np.testing.assert_allclose(a, b, rtol=2e-3, atol=atol)
 
 
-def _values(images):
-  return [float(v) for v in np.asarray(images)[:, 0, 0, 0]]
+def _values(array):
+  return [float(v) for v in np.asarray(array)[:, 0, 0, 0]]
 
 
 def test_image_pool_returns_new_images_until_full_then_a_50_50_mix():
@@ -335,32 +339,89 @@ def _experiment_config(arg):
   return module.get_config(arg)
 
 
-def test_cyclegan_train_step_evaluator_and_figure(tmp_path, mnist_dir):
+@pytest.fixture(scope='module')
+def cyclegan_run(tmp_path_factory):
+  """A tiny CycleGAN trained one step on inverted MNIST: (workdir, initial state, final state)."""
+  if not images.has_mnist_idx(MNIST_DIR):
+    pytest.fail(f'MNIST IDX files not found in {MNIST_DIR}; set GAN_RESEARCH_SHARED.')
   config = _experiment_config('dataset=inverted_mnist,runlocal')
-  config.data_dir, config.image_size = mnist_dir, 28
+  config.data_dir, config.image_size = MNIST_DIR, 28
   config.batch_size, config.num_train_steps = 2, 1
   config.generator.update(base_width=2, num_downsamplings=1)
   config.discriminator.update(base_width=2, num_layers=1)
   config.evals.translation = {'every_steps': 1, 'num_samples': 8, 'batch_size': 8}
+  workdir = str(tmp_path_factory.mktemp('cyclegan'))
   initial = jax.device_get(train.build(config).init_state(train._rngs(config.seed)['init']))
-  final = jax.device_get(train.train_and_evaluate(config, str(tmp_path)))
+  final = jax.device_get(train.train_and_evaluate(config, workdir))
+  return workdir, initial, final
+
+
+def _rows(workdir):
+  with open(os.path.join(workdir, 'metrics.jsonl')) as f:
+    return [json.loads(line) for line in f]
+
+
+def test_cyclegan_train_step_evaluator_and_figure(cyclegan_run):
+  workdir, initial, final = cyclegan_run
   for new, old, names in ((final.g, initial.g, ('G', 'F')), (final.d, initial.d, ('D_X', 'D_Y'))):
     for name in names:  # every network made an update
       assert any(not np.allclose(a, b) for a, b in zip(jax.tree.leaves(new.params[name]),
                                                         jax.tree.leaves(old.params[name])))
   assert int(final.extras['pool_x_count']) == int(final.extras['pool_y_count']) == 2
-  with open(tmp_path / 'metrics.jsonl') as f:
-    rows = [json.loads(line) for line in f]
+  rows = _rows(workdir)
   losses = next(r for r in rows if 'loss/g' in r)
   assert {'loss/cycle', 'loss/d_x', 'loss/d_y', 'loss/g_adversarial'} <= set(losses)
   assert all(np.isfinite(v) for v in losses.values())
   errors = [r['translation/l1_error'] for r in rows if 'translation/l1_error' in r]
   assert len(errors) == 1 and 0.0 < errors[0] < 1.0
-  assert os.path.exists(tmp_path / 'samples' / 'step_000001.png')
+  assert os.path.exists(os.path.join(workdir, 'samples', 'step_000001.png'))
   from gan_research.figures import translation as translation_figure
-  path = translation_figure.run(str(tmp_path))
-  assert path == str(tmp_path / 'figures' / 'translation.png')
+  path = translation_figure.run(workdir)
+  assert path == os.path.join(workdir, 'figures', 'translation.png')
   assert np.asarray(Image.open(path)).shape[:2] == (8 * 29 + 1, 6 * 29 + 1)  # 8 rows x 6
+
+
+def test_evaluate_cli_translation_on_a_cyclegan_run(cyclegan_run, tmp_path):
+  # As users run it, in a subprocess (evaluate.py's flags stay out of this test process), on a
+  # copy of the run: the CLI appends to metrics.jsonl.
+  workdir = str(tmp_path / 'run')
+  shutil.copytree(cyclegan_run[0], workdir)
+  run = subprocess.run([sys.executable, '-m', 'gan_research.evaluate', f'--workdir={workdir}',
+                        '--metrics=translation', '--num_samples=8'], cwd=REPO,
+                       capture_output=True, text=True, check=False)
+  assert run.returncode == 0, run.stderr[-2000:]
+  result = json.loads(run.stdout.strip().splitlines()[-1])
+  assert (result['step'], result['num_samples'], result['extractor']) == (1, 8, None)
+  values = result['values']
+  assert sorted(values) == ['translation/l1_error', 'translation/l1_error_f']
+  # By hand from the restored generators' translations of the first 8 test images: the mean
+  # |T(a) - (1 - a)| on [0, 1] pixels is mean |T(a) + a| / 2 on the models' [-1, 1] pixels.
+  experiment, state = train.restore(workdir)
+  for key, direction, domain in (('translation/l1_error', 'G', 'x'),
+                                 ('translation/l1_error_f', 'F', 'y')):
+    a = images.to_float(experiment.source.test[domain][:8])
+    out = np.asarray(experiment.game.translate(state.sampling_params, state.g.state, a,
+                                               direction), np.float32)
+    assert np.isfinite(values[key])
+    assert values[key] == pytest.approx(np.mean(np.abs(out + a)) / 2, rel=1e-5)
+    assert values[key] != pytest.approx(np.mean(np.abs(a)), rel=1e-2)  # the identity's error
+  # The training loop evaluated the same state through the same context: the same value.
+  logged = next(r for r in _rows(cyclegan_run[0]) if 'translation/l1_error' in r)
+  assert values['translation/l1_error'] == pytest.approx(logged['translation/l1_error'], rel=1e-5)
+  assert _rows(workdir)[-1] == {'step': 1, **values}
+
+
+def test_translation_evaluator_refuses_a_game_that_does_not_translate():
+  class Source:
+    test = {'x': np.zeros((2, 4, 4, 1), np.uint8), 'y': np.zeros((2, 4, 4, 1), np.uint8)}
+
+  assert [name for name, game in sorted(games.GAMES.items()) if game.translates] == [
+      'cyclegan', 'pix2pix']
+  experiment = types.SimpleNamespace(game=games.GAMES['unconditional'],
+                                     config=config_lib.base_config())
+  ctx = metrics.EvalContext(experiment, None, None, jax.random.key(0))
+  with pytest.raises(ValueError, match="image-to-image game.*'unconditional'"):
+    TranslationEvaluator({}, Source())(ctx)
 
 
 def test_pix2pix_train_step(tmp_path):

@@ -1,4 +1,5 @@
 """Data sources: the toy mixtures, MNIST from IDX files, image folders, determinism by step."""
+import gzip
 import os
 
 import numpy as np
@@ -126,3 +127,110 @@ def test_pixel_scaling_round_trips():
   f = images.to_float(x)
   assert f.min() == -1.0 and f.max() == 1.0
   np.testing.assert_array_equal(images.to_uint8(f), x)
+
+
+def _write_idx(path, array):
+  """An unsigned-byte IDX file (MNIST's format), gzipped."""
+  header = bytes([0, 0, 8, array.ndim]) + b''.join(d.to_bytes(4, 'big') for d in array.shape)
+  with gzip.open(path, 'wb') as f:
+    f.write(header + array.astype(np.uint8).tobytes())
+
+
+def _write_mnist(folder, n=12):
+  """Four IDX files of n random 28x28 'digits' per split, labelled 0..9 in turn."""
+  os.makedirs(folder, exist_ok=True)
+  rng = np.random.default_rng(0)
+  for split, (image_file, label_file) in images.MNIST_FILES.items():
+    _write_idx(os.path.join(folder, image_file + '.gz'),
+               rng.integers(0, 256, (n, 28, 28), dtype=np.uint8))
+    _write_idx(os.path.join(folder, label_file + '.gz'), np.arange(n) % 10)
+  return str(folder)
+
+
+def _fake_tfds(name, split, data_dir):
+  """Stands in for images.load_tfds: labelled images for an image dataset, plain for cycle_gan."""
+  del data_dir
+  array = np.random.default_rng(len(split)).integers(0, 256, (6, 16, 16, 3), dtype=np.uint8)
+  return array, None if name.startswith('cycle_gan/') else np.arange(6, dtype=np.int32)
+
+
+def _image_folder(root):
+  _write_images(root, 3)
+  return str(root)
+
+
+def _paired_folder(root):
+  for split in ('train', 'test'):
+    _write_images(root / split, 3, size=(16, 32))
+  return str(root)
+
+
+def _unpaired_folder(root):
+  for folder in ('trainA', 'trainB', 'testA', 'testB'):
+    _write_images(root / folder, 2, size=(16, 16))
+  return str(root)
+
+
+# One tiny instance of every entry of data.DATASETS: (config overrides, builder of data_dir).
+REGISTERED = {
+    'ring8': {}, 'grid25': {}, 'gauss1d': {},
+    'mnist': dict(image_size=28, data_dir=_write_mnist),
+    'image_folder': dict(image_size=8, data_dir=_image_folder),
+    'tfds:<name>': dict(dataset='tfds:fake', image_size=8),
+    'unpaired_folder': dict(image_size=8, data_dir=_unpaired_folder),
+    'cycle_gan/<name>': dict(dataset='cycle_gan/fake', image_size=8),
+    'inverted_mnist': dict(image_size=28, data_dir=_write_mnist),
+    'paired_folder': dict(image_size=8, data_dir=_paired_folder),
+}
+
+
+def test_every_registered_dataset_is_in_the_contract_test():
+  assert set(REGISTERED) == set(data.DATASETS)
+
+
+@pytest.mark.parametrize('name', sorted(REGISTERED))
+def test_every_source_declares_the_contract_fields(name, tmp_path, monkeypatch):
+  monkeypatch.setattr(images, 'load_tfds', _fake_tfds)
+  overrides = {'dataset': name, **REGISTERED[name]}
+  if 'data_dir' in overrides:  # a writer of the dataset's files
+    overrides['data_dir'] = overrides['data_dir'](tmp_path / 'data')
+  config = _config(**overrides)
+  source = data.get_source(config)
+  assert isinstance(source, data.Source)
+  shape = tuple(source.example_shape)
+  batch = source.get_batch(1, d_steps=2, batch_size=4)
+  assert set(batch) == ({'x', 'y'} if source.test is not None else {'x'})
+  for value in batch.values():
+    assert value.dtype == np.float32 and value.shape == (2, 4) + shape
+  # Each optional field is None or what source.Source's docstring says it is.
+  if source.images is not None:
+    assert source.images.dtype == np.uint8 and source.images.shape[1:] == shape
+  if source.labels is not None:
+    assert source.images is not None and source.labels.shape == (len(source.images),)
+    assert np.issubdtype(source.labels.dtype, np.integer)
+  if source.test is not None:
+    assert set(source.test) == {'x', 'y'}
+    for split in source.test.values():
+      assert split.dtype == np.uint8 and split.shape[1:] == shape
+    np.testing.assert_array_equal(source.fixed_inputs(2)['y'],
+                                  images.to_float(source.test['y'][:2]))
+  else:
+    with pytest.raises(ValueError, match='two-domain'):
+      source.fixed_inputs(2)
+  assert (source.centers is None) == (source.std is None)
+  if source.centers is not None:
+    assert source.centers.dtype == np.float32 and source.centers.shape[1:] == shape
+    assert source.std > 0
+  if shape == (1,):
+    assert source.density(np.zeros(3)).shape == (3,)
+  else:
+    with pytest.raises(ValueError, match='1-D mixtures'):
+      source.density(np.zeros(3))
+  # What each kind of dataset must offer: later sources plug into these without new probes.
+  if name in ('ring8', 'grid25', 'gauss1d'):
+    assert source.centers is not None and source.images is None and source.test is None
+  elif data.translation.is_translation_dataset(config.dataset):
+    assert source.test is not None and source.images is None
+  else:
+    assert source.images is not None and source.test is None
+    assert (source.labels is not None) == (name in ('mnist', 'tfds:<name>'))

@@ -104,6 +104,11 @@ def _eval_config(classifier_dir, **extra):
               image_size=32, **extra)
 
 
+def _context(sample_fn, rng=None):
+  """An EvalContext for evaluators that only sample (no experiment, state or workdir)."""
+  return metrics.EvalContext(None, None, sample_fn, jax.random.key(0) if rng is None else rng)
+
+
 def _fake_sampler(mnist):
   """'Generated' images: real training digits at 32x32, as a padded-MNIST GAN would give."""
   fakes = image_data.to_float(image_data.resize(mnist[0][:N], 32))
@@ -126,7 +131,7 @@ def test_evaluators_match_formulas_and_cache_real_features(mnist, classifier, cl
   rng = jax.random.key(0)
   out = {}
   for ev in built.values():
-    out.update(ev(sample_fn, rng))
+    out.update(ev(_context(sample_fn, rng)))
 
   test_x = image_data.to_float(image_data.resize(mnist[2][:N], 32))
   real_f, _ = classifier.features_and_probs(test_x)
@@ -153,7 +158,7 @@ def test_evaluators_match_formulas_and_cache_real_features(mnist, classifier, cl
     raise AssertionError('real features were recomputed instead of read from the cache')
 
   monkeypatch.setattr(reference.data, 'get_source', no_data)
-  again = metrics.EVALUATORS['fid'](cfg, None, workdir)(sample_fn, rng)
+  again = metrics.EVALUATORS['fid'](cfg, None, workdir)(_context(sample_fn, rng))
   assert again['fid/fid_mnist'] == pytest.approx(out['fid/fid_mnist'], rel=1e-6)
   assert os.stat(path).st_mtime_ns == mtime
 
@@ -168,12 +173,32 @@ def test_run_evaluators_samples_and_extracts_once(mnist, classifier_dir, tmp_pat
     ev.extract = lambda x, inner=inner: extractions.append(len(x)) or inner(x)
   alone = {}
   for ev in built:
-    alone.update(ev(sample_fn, jax.random.key(0)))
+    alone.update(ev(_context(sample_fn)))
   calls.clear()
   extractions.clear()
-  shared = metrics.run_evaluators(built, sample_fn, jax.random.key(0))
+  shared = metrics.run_evaluators(built, _context(sample_fn))
   assert calls == [N] and extractions == [N]
   assert shared == pytest.approx(alone)
+
+
+def test_fid_and_kid_share_one_extraction(mnist, classifier_dir, tmp_path, monkeypatch):
+  # Two evaluators, each with its own Extractor object for the same network: the feature key
+  # (network and weights) makes run_evaluators extract once, counted at the extractor itself.
+  sample_fn, _ = _fake_sampler(mnist)
+  fid, kid = (metrics.EVALUATORS[name](_eval_config(classifier_dir), None, str(tmp_path))
+              for name in ('fid', 'kid'))
+  assert fid.extractor is not kid.extractor
+  for ev in (fid, kid):  # the reference's features, computed (and cached) before counting
+    assert ev.real.features.shape[0] == N
+  alone = {**fid(_context(sample_fn)), **kid(_context(sample_fn))}
+  seen = []
+  inner = extractors.Extractor.__call__
+  monkeypatch.setattr(extractors.Extractor, '__call__',
+                      lambda self, images: seen.append(len(images)) or inner(self, images))
+  shared = metrics.run_evaluators([fid, kid], _context(sample_fn))
+  assert seen == [N]
+  assert shared == pytest.approx(alone) and set(shared) == {
+      'fid/fid_mnist', 'kid/fid_mnist_mean', 'kid/fid_mnist_std'}
 
 
 def test_reference_needs_a_dataset_and_enough_images(classifier_dir, tmp_path):
@@ -227,7 +252,7 @@ def test_stacked_mnist_evaluator_classifies_each_channel(mnist, classifier, clas
   channel_probs = ev.extract(rgb)
   digits = classifier.probs(test_x).argmax(1).reshape(3, 100).T
   np.testing.assert_array_equal(channel_probs.argmax(-1), digits)
-  out = ev(lambda rng, n: rgb[:n], jax.random.key(0))
+  out = ev(_context(lambda rng, n: rgb[:n]))
   expected = evaluators.stacked_mnist_mode_statistics(digits)
   assert out == {'stacked_mnist_modes/fid_mnist_modes': expected['modes'],
                  'stacked_mnist_modes/fid_mnist_kl': pytest.approx(expected['kl'])}

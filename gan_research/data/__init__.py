@@ -1,11 +1,13 @@
 """Data sources by name (`config.dataset`).
 
-A source has `example_shape` and `get_batch(step, *, d_steps, batch_size, process_index,
-process_count)` -> {'x': float32 [d_steps, batch_size // process_count, *example_shape]}: the batch
-of a step is a pure function of (config.seed, step), so resuming needs no iterator state and each
-process reads only its own slice of the global batch.
+Every source derives from `source.Source`, which states the contract once: `example_shape` and
+`get_batch(step, *, d_steps, batch_size, process_index, process_count)` -> {'x': float32
+[d_steps, batch_size // process_count, *example_shape]}, a pure function of (config.seed, step),
+plus the optional capabilities (`images`, `labels`, `test`, `centers`, `std`, `density`) that a
+source declares or leaves at their defaults.
 """
 from gan_research.data import images, synthetic, translation
+from gan_research.data.source import Source
 
 SYNTHETIC = {'ring8': synthetic.ring8, 'grid25': synthetic.grid25, 'gauss1d': synthetic.gauss1d}
 IMAGES = ('mnist', 'image_folder', 'tfds:<name>')
@@ -14,7 +16,7 @@ DATASETS = tuple(SYNTHETIC) + IMAGES + translation.DATASETS
 
 def get_source(config, split: str = 'train'):
   """Builds the source named by `config.dataset`; image sources are resized to image_size."""
-  name, extra = config.dataset, dict(config.get('data', {}))
+  name, extra = config.dataset, dict(config.data)
   if name in SYNTHETIC:
     try:
       return SYNTHETIC[name](seed=config.seed, **extra)

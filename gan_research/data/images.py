@@ -10,13 +10,18 @@ from typing import Optional
 import numpy as np
 from PIL import Image
 
+from gan_research.data.source import Source
+
 IMAGE_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.gif', '.webp', '.tif', '.tiff')
 MNIST_FILES = {'train': ('train-images-idx3-ubyte', 'train-labels-idx1-ubyte'),
                'test': ('t10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte')}
 
 
-class ArraySource:
+class ArraySource(Source):
   """Examples in memory; the batch of a step is a pure function of (seed, step).
+
+  Declares `images` (the uint8 examples) and `labels` (int [N], or None for unlabelled data) of
+  the Source contract.
 
   Each epoch is a fresh permutation of the examples (seeded by (seed, epoch)), and step s takes
   the next d_steps * batch_size positions of that stream, so no iterator state needs saving.

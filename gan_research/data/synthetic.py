@@ -7,9 +7,14 @@ Samples are a pure function of (seed, step), so a resumed run sees the batches i
 """
 import numpy as np
 
+from gan_research.data.source import Source
 
-class Mixture:
-  """Equal-weight isotropic Gaussian mixture; `get_batch` draws a fresh batch per step."""
+
+class Mixture(Source):
+  """Equal-weight isotropic Gaussian mixture; `get_batch` draws a fresh batch per step.
+
+  Declares `centers` [K, D] and `std` of the Source contract, and `density` when D = 1.
+  """
 
   def __init__(self, centers, std, seed=0):
     self.centers = np.asarray(centers, np.float32)
@@ -25,14 +30,15 @@ class Mixture:
   def density(self, x):
     """p(x) for 1-D mixtures, x of shape [N]; for plots and the optimal discriminator."""
     if self.centers.shape[1] != 1:
-      raise ValueError('density() is defined here for 1-D mixtures only.')
+      return super().density(x)  # raises: no density of 2-D mixtures here
     z = (np.asarray(x)[:, None] - self.centers[None, :, 0]) / self.std
     return np.mean(np.exp(-0.5 * z ** 2), axis=1) / (self.std * np.sqrt(2 * np.pi))
 
   def get_batch(self, step, *, d_steps, batch_size, process_index=0, process_count=1):
     # Draw the global batch and keep this process's slice: every process count sees the same data.
     rng = np.random.default_rng((self.seed, step))
-    batch = self.sample(rng, d_steps * batch_size).reshape((d_steps, batch_size) + self.example_shape)
+    batch = self.sample(rng, d_steps * batch_size).reshape(
+        (d_steps, batch_size) + self.example_shape)
     local = batch_size // process_count
     return {'x': batch[:, process_index * local:(process_index + 1) * local]}
 

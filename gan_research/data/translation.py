@@ -22,6 +22,7 @@ import numpy as np
 from PIL import Image
 
 from gan_research.data import images
+from gan_research.data.source import Source
 
 DATASETS = ('unpaired_folder', 'cycle_gan/<name>', 'inverted_mnist', 'paired_folder')
 _OPTIONS = ('load_size', 'flip', 'channels', 'train_folders', 'test_folders', 'direction',
@@ -63,11 +64,12 @@ def _centre_crop(array, size):
   return array[:, top:top + size, left:left + size]
 
 
-class TranslationSource:
+class TranslationSource(Source):
   """Domains X and Y (uint8 [N, S, S, C] at load size S) served as float batches in [-1, 1].
 
   paired=True: x[i] and y[i] belong together and are drawn, cropped and flipped together.
-  `test` holds the test split ({'x', 'y'} uint8 at image_size) for sample grids and evaluators.
+  Declares `test` of the Source contract: the test split ({'x', 'y'} uint8 at image_size) for
+  sample grids and evaluators; without a test split, the centre crops of the training domains.
   """
 
   def __init__(self, x, y, *, image_size, seed=0, paired=False, flip=True, test=None):
@@ -118,15 +120,11 @@ class TranslationSource:
     return {'x': images.to_float(x.reshape(shape)[:, sl]),
             'y': images.to_float(y.reshape(shape)[:, sl])}
 
-  def fixed_inputs(self, n):
-    """The first n test images of each domain (fewer if the split is smaller), floats."""
-    return {k: images.to_float(v[:n]) for k, v in self.test.items()}
-
 
 def get_source(config, split: str = 'train'):
   """The translation source named by config.dataset (see the module docstring)."""
   del split  # a translation source carries its test split (`test`) with it
-  name, options = config.dataset, dict(config.get('data', {}))
+  name, options = config.dataset, dict(config.data)
   unknown = set(options) - set(_OPTIONS)
   if unknown:
     raise ValueError(f'config.data has options {sorted(unknown)} that dataset {name!r} does not '

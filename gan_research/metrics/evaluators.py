@@ -22,13 +22,14 @@ precision/recall = 0.87 / 0.85; IS(test 10k) = 9.84 +- 0.07. With a 3-epoch one 
 2.00, KID 0.17 +- 0.34, precision/recall 0.87 / 0.87, IS 9.63 +- 0.14. Values are comparable only
 between evaluations with the same classifier; `evaluate` prints its fingerprint with them.
 
-Every evaluator splits its work as `extract(samples)` then `from_features(features)`; evaluators
-with the same `feature_key` and `num_samples` can share one sampling and one extraction
-(`metrics.run_evaluators` does that).
+Every evaluator here is a `base.FeatureEvaluator`: `extract(samples)` then
+`from_features(features)`; evaluators with the same `feature_key` and `num_samples` share one
+sampling and one extraction (`metrics.run_evaluators` does that).
 """
 import numpy as np
 
 from gan_research.metrics import extractors, reference
+from gan_research.metrics.base import FeatureEvaluator
 from gan_research.metrics.fid import fid
 from gan_research.metrics.inception_score import inception_score
 from gan_research.metrics.kid import kid
@@ -38,8 +39,8 @@ STACKED_MNIST_MODES = 1000  # 10^3 digit triples
 STACKED_MNIST_SAMPLES = 26_000  # as in VEEGAN and PacGAN
 
 
-class _SampleEvaluator:
-  """Samples num_samples images, extracts features, turns them into named values."""
+class _SampleEvaluator(FeatureEvaluator):
+  """Samples num_samples images, extracts features with a named extractor, names the values."""
   name = None
   default_num_samples = 10_000
 
@@ -54,14 +55,8 @@ class _SampleEvaluator:
         inception_weights=eval_config.get('inception_weights'))
     self.feature_key = self.extractor.cache_key
 
-  def __call__(self, sample_fn, rng):
-    return self.from_features(self.extract(sample_fn(rng, self.num_samples)))
-
   def extract(self, samples):
     return self.extractor(samples)
-
-  def from_features(self, fake):
-    raise NotImplementedError
 
   def _name(self, statistic=None):
     base = f'{self.name}/{self.extractor.name}'
@@ -160,7 +155,7 @@ class StackedMNISTModesEvaluator(_SampleEvaluator):
 
   def __init__(self, eval_config, source, workdir=None):
     super().__init__(eval_config, source, workdir)
-    classifier = getattr(self.extractor, 'classifier', None)
+    classifier = self.extractor.classifier
     if classifier is None or classifier.num_classes != 10:
       raise ValueError(f'stacked_mnist_modes needs a 10-digit classifier extractor '
                        f'(fid_mnist); got {self.extractor.name!r}.')

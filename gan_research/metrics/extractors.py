@@ -32,11 +32,13 @@ class Extractor:
   `cache_key` names the extractor and the exact weights, so cached real-data features are never
   reused with a different network. `info` says which network that is (its fingerprint and, for
   the digit classifier, its training epochs and test accuracy): `evaluate` prints it with the
-  values, since an MNIST IS means little without the classifier that gave it.
+  values, since an MNIST IS means little without the classifier that gave it. `classifier` is the
+  DigitClassifier behind the network (Stacked MNIST classifies channels with it), else None.
   """
 
-  def __init__(self, name, fn, fingerprint, info=None):
+  def __init__(self, name, fn, fingerprint, info=None, classifier=None):
     self.name = name
+    self.classifier = classifier
     self._fn = fn
     self.cache_key = f'{name}-{fingerprint}'
     self.info = {'fingerprint': fingerprint, **(info or {})}
@@ -63,10 +65,8 @@ def fid_mnist(classifier_path=None, **unused) -> Extractor:
   classifier = _load_classifier(path)
   info = {key: classifier.info[key] for key in ('epochs', 'test_accuracy')
           if key in classifier.info}
-  extractor = Extractor('fid_mnist', classifier.features_and_probs, classifier.fingerprint,
-                        dict(path=path, **info))
-  extractor.classifier = classifier  # Stacked MNIST classifies channels with it directly.
-  return extractor
+  return Extractor('fid_mnist', classifier.features_and_probs, classifier.fingerprint,
+                   dict(path=path, **info), classifier=classifier)
 
 
 def fid_inception(inception_weights=None, **unused) -> Extractor:

@@ -62,7 +62,7 @@ def real_features(extractor, data_config, split, count, workdir) -> Features:
       probs = cached['probs'] if 'probs' in cached else None
       return Features(cached['features'], probs)
   source = data.get_source(data_config, split=split)
-  if not hasattr(source, 'images'):
+  if source.images is None:
     raise ValueError(f'Dataset {data_config.dataset!r} is not an image dataset; the feature '
                      'metrics (fid, kid, is, pr) need images.')
   if len(source.images) < count:
