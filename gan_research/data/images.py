@@ -21,6 +21,7 @@ class ArraySource:
   Each epoch is a fresh permutation of the examples (seeded by (seed, epoch)), and step s takes
   the next d_steps * batch_size positions of that stream, so no iterator state needs saving.
   """
+  test = None  # no held-out two-domain pairs (translation games check it)
 
   def __init__(self, images: np.ndarray, seed: int = 0, labels: Optional[np.ndarray] = None):
     if images.dtype != np.uint8 or images.ndim != 4:

@@ -10,6 +10,7 @@ import numpy as np
 
 class Mixture:
   """Equal-weight isotropic Gaussian mixture; `get_batch` draws a fresh batch per step."""
+  test = None  # no held-out two-domain pairs (translation games check it)
 
   def __init__(self, centers, std, seed=0):
     self.centers = np.asarray(centers, np.float32)
