@@ -38,10 +38,10 @@ def get_config(arg=None):
   c.objective = 'least_squares'
   # The reference's generator adversarial term is MSE(D(G(x)), 1) = E[(l - 1)^2]; the registry's
   # least_squares g_loss is 1/2 E[(l - 1)^2], so weight 2 keeps the paper's balance with lambda.
-  c.adversarial_weight = 2.0
-  c.cycle_weight = 10.0  # lambda
-  c.identity_weight = 0.5  # times lambda
-  c.pool_size = 50  # generated images per domain kept for the discriminators
+  c.game_kw = {'adversarial_weight': 2.0,
+               'cycle_weight': 10.0,  # lambda
+               'identity_weight': 0.5,  # times lambda
+               'pool_size': 50}  # generated images per domain kept for the discriminators
   mnist = arg.dataset == 'inverted_mnist'
   res = arg.res or (32 if mnist else 128)
   c.image_size = res
@@ -77,7 +77,7 @@ def get_config(arg=None):
     c.data.flip = False
     c.generator.update(base_width=8, num_res_blocks=arg.blocks or 1)
     c.discriminator.update(base_width=8, num_layers=2)
-    c.identity_weight = 0.0
+    c.game_kw.identity_weight = 0.0
     c.batch_size = 16
     c.log_every_steps = 25
     c.sample_every_steps = c.checkpoint_every_steps = 500

@@ -75,8 +75,8 @@ def get_config(arg=None):
   c.penalty_weight = 10.0 if arg.preset.startswith('paper') else 0.01
   c.penalty_every = 16
   c.g_penalty_every = 4  # path-length regularisation every 4 G updates
-  c.stylegan = {'pl_weight': 2.0, 'pl_decay': 0.01, 'pl_batch_shrink': 2,
-                'style_mixing_prob': 0.9, 'w_avg_decay': 0.995, 'truncation_psi': 1.0}
+  c.game_kw = {'pl_weight': 2.0, 'pl_decay': 0.01, 'pl_batch_shrink': 2,
+               'style_mixing_prob': 0.9, 'w_avg_decay': 0.995, 'truncation_psi': 1.0}
   c.batch_size = arg.batch
   c.num_train_steps = 5000
   # StyleGAN2: Adam lr 0.002, betas (0, 0.99); lr and betas corrected for lazy regularisation.
@@ -94,8 +94,8 @@ def get_config(arg=None):
     c.discriminator.architecture = 'orig'
     c.discriminator.mbstd_group_size = 32
     c.generator.mapping_layers = 2
-    c.stylegan.style_mixing_prob = 0.0
-    c.stylegan.pl_weight = 0.0
+    c.game_kw.style_mixing_prob = 0.0
+    c.game_kw.pl_weight = 0.0
     c.penalty_weight = 0.01
     c.optimizer_g.learning_rate = c.optimizer_d.learning_rate = 0.0025
   c.log_every_steps = 100

@@ -22,6 +22,7 @@ def base_config() -> ml_collections.ConfigDict:
   c.generator = ml_collections.ConfigDict()  # keyword arguments of models.<model>.Generator
   c.discriminator = ml_collections.ConfigDict()  # ... of models.<model>.Discriminator
   c.objective = 'nonsaturating'  # objectives.OBJECTIVES
+  c.game_kw = ml_collections.ConfigDict()  # the game's own settings; games.default_kw(game)
   c.penalty = 'none'  # 'none', 'gradient_penalty' (WGAN-GP) or 'r1'
   c.penalty_weight = 0.0  # lambda of WGAN-GP, gamma of R1
   c.penalty_every = 1  # discriminator updates between penalties (lazy regularisation)

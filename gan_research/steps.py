@@ -5,7 +5,7 @@ of Goodfellow et al.'s Algorithm 1), then the generator makes one. Everything a 
 its two losses (optimisers, the lazy-penalty schedule, weight clipping, EMA) lives here, so every
 game gets it.
 """
-import copy
+import functools
 
 import jax
 import jax.numpy as jnp
@@ -19,16 +19,12 @@ def make_unrolled_g_loss(game, tx_d, unroll_steps: int):
 
   Returns loss_fn(g_params, g_state, d: Player, extras, batch, rng, regularize) -> (loss, aux),
   aux as in `game.g_loss`. D's copy takes `unroll_steps` `tx_d` updates on `game.d_loss` (without
-  its lazy regulariser) inside the differentiated function, with G's samples left differentiable,
-  so the gradient with respect to g_params includes how D would react to G (the second-order
-  term of Metz et al. eq. 12). With unroll_steps = 0 it is exactly `game.g_loss`. The unrolled D
-  is thrown away: the caller keeps D's real update. A game that stops the gradient of G's samples
-  in d_loss should honour `differentiable_fakes` (as `games.Unconditional` does); otherwise only
-  the first-order term remains.
+  its lazy regulariser, with `differentiable_fakes=True` so G's samples keep their gradient)
+  inside the differentiated function, so the gradient with respect to g_params includes how D
+  would react to G (the second-order term of Metz et al. eq. 12). With unroll_steps = 0 it is
+  exactly `game.g_loss`. The unrolled D is thrown away: the caller keeps D's real update.
   """
-  d_game = copy.copy(game)
-  if hasattr(d_game, 'differentiable_fakes'):
-    d_game.differentiable_fakes = True
+  d_loss = functools.partial(game.d_loss, differentiable_fakes=True)
 
   def loss_fn(g_params, g_state, d, extras, batch, rng, regularize):
     if not unroll_steps:
@@ -36,7 +32,7 @@ def make_unrolled_g_loss(game, tx_d, unroll_steps: int):
 
     def d_step(carry, i):
       d_params, d_opt_state, d_extras = carry
-      grads, (_, d_extras, _) = jax.grad(d_game.d_loss, has_aux=True)(
+      grads, (_, d_extras, _) = jax.grad(d_loss, has_aux=True)(
           d_params, d.state, g_params, g_state, d_extras, batch, jax.random.fold_in(rng, i + 1),
           jnp.asarray(False))
       updates, d_opt_state = tx_d.update(grads, d_opt_state, d_params)

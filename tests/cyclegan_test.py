@@ -186,8 +186,7 @@ class _ConstantLogit(nn.Module):
 
 
 class _Inputs:
-  def fixed_inputs(self, n):
-    return {'x': np.zeros((n, 2, 2, 1), np.float32), 'y': np.zeros((n, 2, 2, 1), np.float32)}
+  test = {'x': np.zeros((3, 2, 2, 1), np.uint8), 'y': np.zeros((3, 2, 2, 1), np.uint8)}
 
 
 def test_cyclegan_generator_loss_by_hand():
@@ -432,7 +431,7 @@ def test_pix2pix_train_step(tmp_path):
   c = config_lib.base_config()
   c.update(game='pix2pix', model='pix2pix', dataset='paired_folder', data_dir=str(tmp_path),
            image_size=8, batch_size=2, objective='nonsaturating')
-  c.l1_weight = 100.0
+  c.game_kw = {'l1_weight': 100.0}
   c.generator = {'base_width': 1}
   c.discriminator = {'base_width': 1, 'num_layers': 1, 'norm': 'batch'}
   experiment = train.build(c)

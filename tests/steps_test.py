@@ -16,9 +16,10 @@ class CountingGame(games.Unconditional):
     zeros = jnp.zeros((), jnp.int32)
     return g_vars, d_vars, {'d_updates': zeros, 'd_regularized': zeros, 'g_regularized': zeros}
 
-  def d_loss(self, d_params, d_state, g_params, g_state, extras, batch, rng, regularize):
+  def d_loss(self, d_params, d_state, g_params, g_state, extras, batch, rng, regularize,
+             differentiable_fakes=False):
     loss, (d_state, _, metrics) = super().d_loss(d_params, d_state, g_params, g_state, extras,
-                                                 batch, rng, regularize)
+                                                 batch, rng, regularize, differentiable_fakes)
     extras = {**extras, 'd_updates': extras['d_updates'] + 1,
               'd_regularized': extras['d_regularized'] + regularize.astype(jnp.int32)}
     return loss, (d_state, extras, metrics)

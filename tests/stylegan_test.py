@@ -229,7 +229,7 @@ def test_one_train_step_with_all_regularisers():
   """R1, path length, style mixing, w_avg and EMA all in the shared pure train step."""
   config = experiment_config('preset=test,res=8,batch=8')
   generator, discriminator = models.build(config, (8, 8, 1))
-  game = games.build(config, generator, discriminator)
+  game = games.build(config, generator, discriminator, source=None, constrain=lambda x: x)
   assert isinstance(game, games.StyleGAN) and game.style_mixing_prob == 0.9
   tx_g = optimizers.make_optimizer(config.optimizer_g)
   tx_d = optimizers.make_optimizer(config.optimizer_d)
@@ -269,7 +269,7 @@ def test_projection_recovers_an_image_the_generator_made():
   from gan_research.figures import stylegan_common
   config = experiment_config('preset=test,res=16')
   generator, discriminator = models.build(config, (16, 16, 1))
-  game = games.build(config, generator, discriminator)
+  game = games.build(config, generator, discriminator, source=None, constrain=lambda x: x)
   x = jnp.zeros((2, 16, 16, 1))
   g_vars, _, _ = game.init(jax.random.key(0), x)
   params = g_vars['params']

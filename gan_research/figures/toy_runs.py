@@ -151,7 +151,7 @@ class ToyRuns:
     @jax.jit
     @jax.vmap
     def logits_one(state):
-      return game._discriminate(state.d.params, state.d.state, x)[0]
+      return game.discriminate(state.d.params, state.d.state, x)[0]
 
     return np.asarray(logits_one(states))
 
