@@ -84,6 +84,8 @@ class Unconditional:
       logits = self.discriminator.apply({'params': d_params}, x, train=True)
     return logits.astype(jnp.float32), d_state
 
+  discriminate = _discriminate  # the public name figures and sweeps call
+
   def d_loss(self, d_params, d_state, g_params, g_state, extras, batch, rng, regularize):
     z_rng, penalty_rng = jax.random.split(rng)
     real = batch['x']

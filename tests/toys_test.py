@@ -14,11 +14,12 @@ from gan_research import (
   optimizers,
   packing,
   steps,
+  sweeps,
   train,
   train_state,
 )
 from gan_research.figures import __main__ as figures_main
-from gan_research.figures import modes2d, optimal_d, toy1d, toy_runs
+from gan_research.figures import modes2d, optimal_d, toy1d
 from gan_research.metrics import mode_statistics
 from gan_research.models import mlp
 
@@ -151,9 +152,9 @@ def test_covered_modes_in_1d_needs_a_share_of_the_samples():
   assert toy1d.covered_modes(np.full(10, 10.0), centers, std) == 0
 
 
-def test_toy_runs_train_seeds_in_lock_step_with_packing():
+def test_sweeps_train_seeds_in_lock_step_with_packing():
   config = _toy_config(pack=2, batch_size=8)
-  runs = toy_runs.ToyRuns(config, seeds=[0, 1])
+  runs = sweeps.ToyRuns(config, seeds=[0, 1])
   states = runs.train(3, chunk=3)
   assert states.step.tolist() == [3, 3]
   samples = runs.sample(states, 5)
@@ -163,20 +164,20 @@ def test_toy_runs_train_seeds_in_lock_step_with_packing():
   assert not np.allclose(runs.sample(states, 5, seed=1), samples)
   assert runs._sample._cache_size() == 1  # one compile served the three calls
   # Swapping the seeds swaps the runs: each run depends on its own seed only.
-  swapped = toy_runs.ToyRuns(config, seeds=[1, 0]).train(3, chunk=3)
+  swapped = sweeps.ToyRuns(config, seeds=[1, 0]).train(3, chunk=3)
   np.testing.assert_allclose(np.asarray(states.g.params['Dense_0']['kernel'][::-1]),
                              np.asarray(swapped.g.params['Dense_0']['kernel']), rtol=1e-5,
                              atol=1e-6)
 
 
 def test_mixtures_and_mean_standard_error():
-  m = toy_runs.Mixtures.stack([toy1d.synthetic.gauss1d(num_modes=k) for k in (1, 3)])
+  m = sweeps.Mixtures.stack([toy1d.synthetic.gauss1d(num_modes=k) for k in (1, 3)])
   assert m.centers.shape == (2, 3, 1)
   np.testing.assert_allclose(m.weights, [[1, 0, 0], [1 / 3, 1 / 3, 1 / 3]])
-  x = toy_runs.sample_mixture(jax.random.key(0), jnp.asarray(m.centers[0]),
+  x = sweeps.sample_mixture(jax.random.key(0), jnp.asarray(m.centers[0]),
                               jnp.asarray(m.weights[0]), 0.5, (2000,))
   assert abs(float(x.mean())) < 0.05 and abs(float(x.std()) - 0.5) < 0.03  # only mode 0 used
-  mean, se = toy_runs.mean_and_standard_error([[1.0, 8], [3.0, 8]])
+  mean, se = sweeps.mean_and_standard_error([[1.0, 8], [3.0, 8]])
   np.testing.assert_allclose(mean, [2.0, 8.0])
   np.testing.assert_allclose(se, [1.0, 0.0])  # std (ddof=1) sqrt(2) / sqrt(2)
 
