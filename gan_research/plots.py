@@ -75,12 +75,11 @@ def save_samples(path, samples, source, title=''):
   A mixture source (`source.centers` set) adds its mode centres (2-D) or its density (1-D).
   """
   samples = np.asarray(samples)
-  mixture = source.centers is not None
   if samples.ndim == 4:
     save_image(path, image_grid(samples))
   elif samples.shape[-1] == 2:
     save_scatter2d(path, samples, source.centers, title)
   elif samples.shape[-1] == 1:
-    save_hist1d(path, samples, source.density if mixture else None, title)
+    save_hist1d(path, samples, None if source.centers is None else source.density, title)
   else:
     raise ValueError(f'No picture for samples of shape {samples.shape}.')
