@@ -18,6 +18,7 @@ from gan_research import (
   train,
   train_state,
 )
+from gan_research.data import synthetic
 from gan_research.figures import __main__ as figures_main
 from gan_research.figures import modes2d, optimal_d, toy1d
 from gan_research.metrics import mode_statistics
@@ -170,6 +171,25 @@ def test_sweeps_train_seeds_in_lock_step_with_packing():
                              atol=1e-6)
 
 
+def test_a_sweep_run_is_the_trainers_init_and_step_on_its_batches():
+  """ToyRuns trains with train.Experiment's own init_fn and train_step_fn (vmapped, scanned):
+  one run replayed here with the trainer's pieces, on the same batches, ends in the same state."""
+  config = _toy_config(batch_size=8, d_steps=2, penalty='r1', penalty_weight=1.0,
+                       penalty_every=2, ema_decay=0.9)
+  runs = sweeps.ToyRuns(config, seeds=[3])
+  swept = jax.tree.map(lambda x: x[0], runs.train(3, chunk=3))
+  experiment, m = runs.experiment, runs.mixtures
+  state = jax.jit(experiment.init_fn())(runs._init_keys[0])
+  step = jax.jit(experiment.train_step_fn())
+  for s in range(3):
+    x = sweeps.sample_mixture(jax.random.fold_in(runs._data_keys[0], s), m['centers'][0],
+                              m['weights'][0], m['std'][0], (2, 8))
+    state, _ = step(state, {'x': x}, runs._train_keys[0])
+  assert int(swept.step) == int(state.step) == 3
+  for a, b in zip(jax.tree.leaves(swept), jax.tree.leaves(state)):
+    np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-5, atol=1e-6)
+
+
 def test_mixtures_and_mean_standard_error():
   m = sweeps.Mixtures.stack([toy1d.synthetic.gauss1d(num_modes=k) for k in (1, 3)])
   assert m.centers.shape == (2, 3, 1)
@@ -226,8 +246,15 @@ def test_modes2d_command_writes_the_csv_table_and_figure(tmp_path, capsys):
     rows = list(csv.DictReader(f))
   assert [tuple(r) for r in rows] == [modes2d.COLUMNS] * 2
   assert [(r['dataset'], r['method']) for r in rows] == [('grid25', 'gan'), ('grid25', 'pacgan2')]
+  # Seed 0's samples, scored here: with two seeds, mean -+ standard error are the two runs' values
+  # (se = |a - b| / 2), so seed 0's statistics must be one of them.
+  seed0 = np.load(tmp_path / 'modes2d_samples.npz')
+  grid = synthetic.grid25()
   for r in rows:
-    assert 0 <= float(r['modes_mean']) <= 25 and 0 <= float(r['high_quality_mean']) <= 1
+    own = mode_statistics(seed0[f"grid25/{r['method']}"], grid.centers, grid.std)
+    for column, key in (('modes', 'captured'), ('high_quality', 'high_quality')):
+      mean, se = float(r[f'{column}_mean']), float(r[f'{column}_se'])
+      assert min(abs(mean - se - own[key]), abs(mean + se - own[key])) < 1e-5, (column, r)
   table = (tmp_path / 'modes2d.md').read_text()
   assert 'arch=paper' in table and '| grid25 | pacgan2 | 3 |' in table
   assert '23.8 ± 0.7' in table and '24.8' not in table  # published PacGAN2 beside ours only

@@ -220,7 +220,7 @@ def run(workdir, *, step=None, seed=0, num_samples=2500, num_steps=None, seeds=1
       t0 = time.perf_counter()
       n = num_steps_unrolled if method.startswith('unrolled') else num_steps
       runs = sweeps.ToyRuns(method_config(dataset, method, n, arch, learning_rate),
-                              seed + np.arange(seeds))
+                          seed + np.arange(seeds))
       source = runs.experiment.source
 
       def log(states, done):

@@ -65,7 +65,7 @@ def run(workdir, *, step=None, seed=0, num_samples=5000, num_steps=3000, minibat
   t_start = time.perf_counter()
   for activation in activations:
     runs = sweeps.ToyRuns(config_for(activation, num_steps, minibatch),
-                            [seed] * len(NUM_MODES), mixtures)
+                          [seed] * len(NUM_MODES), mixtures)
     states = runs.train(num_steps, chunk=min(num_steps, 1000))
     samples = runs.sample(states, num_samples)[..., 0]
     for i, (k, source) in enumerate(zip(NUM_MODES, sources)):
@@ -91,5 +91,5 @@ def run(workdir, *, step=None, seed=0, num_samples=5000, num_steps=3000, minibat
   print('\n'.join(lines))
   path = os.path.join(workdir, 'figures', 'toy1d.png')
   toy_plots.save_density_grid(path, grid, NUM_MODES, activations,
-                          title=f'{num_steps} steps' + (', minibatch D' if minibatch else ''))
+                              title=f'{num_steps} steps' + (', minibatch D' if minibatch else ''))
   return path
