@@ -335,9 +335,9 @@ def _experiment_config(arg):
   return module.get_config(arg)
 
 
-def test_cyclegan_train_step_evaluator_and_figure(tmp_path, mnist_dir):
+def test_cyclegan_train_step_evaluator_and_figure(tmp_path, synthetic_mnist_dir):
   config = _experiment_config('dataset=inverted_mnist,runlocal')
-  config.data_dir, config.image_size = mnist_dir, 28
+  config.data_dir, config.image_size = synthetic_mnist_dir, 28
   config.batch_size, config.num_train_steps = 2, 1
   config.generator.update(base_width=2, num_downsamplings=1)
   config.discriminator.update(base_width=2, num_layers=1)
@@ -354,8 +354,19 @@ def test_cyclegan_train_step_evaluator_and_figure(tmp_path, mnist_dir):
   losses = next(r for r in rows if 'loss/g' in r)
   assert {'loss/cycle', 'loss/d_x', 'loss/d_y', 'loss/g_adversarial'} <= set(losses)
   assert all(np.isfinite(v) for v in losses.values())
-  errors = [r['translation/l1_error'] for r in rows if 'translation/l1_error' in r]
-  assert len(errors) == 1 and 0.0 < errors[0] < 1.0
+  errors = [r for r in rows if 'translation/l1_error' in r]
+  assert len(errors) == 1
+  # The error by hand: mean |T(a) - (1 - a)| in [0, 1] units over the first 8 test images, for
+  # G on the digits and F on their inverses, with the final (EMA) generators.
+  test = translation.inverted_mnist(synthetic_mnist_dir, 28)[1]
+  game = train.build(config).game
+  for name, direction, key in (('translation/l1_error', 'G', 'x'),
+                               ('translation/l1_error_f', 'F', 'y')):
+    a = test[key][:8].astype(np.float64) / 255.0
+    out = game.translate(final.sampling_params, final.g.state,
+                         jnp.asarray(2 * a - 1, jnp.float32), direction)
+    expected = np.mean(np.abs((np.asarray(out, np.float64) + 1) / 2 - (1 - a)))
+    assert errors[0][name] == pytest.approx(expected, rel=1e-4), name
   assert os.path.exists(tmp_path / 'samples' / 'step_000001.png')
   from gan_research.figures import translation as translation_figure
   path = translation_figure.run(str(tmp_path))
