@@ -23,7 +23,8 @@ import numpy as np
 from absl import app, flags
 
 from gan_research.data.images import to_uint8
-from gan_research.figures import plots, stylegan_common
+from gan_research import plots
+from gan_research.figures import stylegan_common
 from gan_research.projection import load_image, project
 
 _WORKDIR = flags.DEFINE_string('workdir', None, 'StyleGAN training workdir.')

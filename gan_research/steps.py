@@ -19,12 +19,12 @@ def make_unrolled_g_loss(game, tx_d, unroll_steps: int):
 
   Returns loss_fn(g_params, g_state, d: Player, extras, batch, rng, regularize) -> (loss, aux),
   aux as in `game.g_loss`. D's copy takes `unroll_steps` `tx_d` updates on `game.d_loss` (without
-  its lazy regulariser, with `differentiable_fakes=True` so G's samples keep their gradient)
+  its lazy regulariser, with `grad_into_generator=True` so G's samples keep their gradient)
   inside the differentiated function, so the gradient with respect to g_params includes how D
   would react to G (the second-order term of Metz et al. eq. 12). With unroll_steps = 0 it is
   exactly `game.g_loss`. The unrolled D is thrown away: the caller keeps D's real update.
   """
-  d_loss = functools.partial(game.d_loss, differentiable_fakes=True)
+  d_loss = functools.partial(game.d_loss, grad_into_generator=True)
 
   def loss_fn(g_params, g_state, d, extras, batch, rng, regularize):
     if not unroll_steps:

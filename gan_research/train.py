@@ -19,7 +19,7 @@ from absl import logging
 from gan_research import checkpoints, compiler, config_lib, data, games, metrics, models
 from gan_research import optimizers, packing, parallel, preemption, steps, train_state, writers
 from gan_research.data.pipeline import Prefetcher
-from gan_research.figures import plots
+from gan_research import plots
 
 
 @dataclasses.dataclass
@@ -36,8 +36,8 @@ class Experiment:
   def example_shape(self):
     return tuple(self.source.example_shape)
 
-  def init_state(self, rng) -> train_state.TrainState:
-    """The initial TrainState, replicated over the mesh."""
+  def init_fn(self):
+    """The pure, un-jitted init: rng -> TrainState (jitted here, vmapped over seeds by sweeps)."""
     x = jnp.zeros((self.config.batch_size,) + self.example_shape, jnp.float32)
 
     def init(rng):
@@ -45,7 +45,11 @@ class Experiment:
       return train_state.create(g_vars, d_vars, extras, self.tx_g, self.tx_d,
                                 use_ema=self.config.ema_decay > 0)
 
-    return jax.jit(init, out_shardings=parallel.replicated(self.mesh))(rng)
+    return init
+
+  def init_state(self, rng) -> train_state.TrainState:
+    """The initial TrainState, replicated over the mesh."""
+    return jax.jit(self.init_fn(), out_shardings=parallel.replicated(self.mesh))(rng)
 
   def abstract_state(self):
     """Shapes, dtypes and (replicated) shardings of the TrainState, without computing it.
@@ -57,13 +61,23 @@ class Experiment:
     return jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=sharding),
                         jax.eval_shape(self.init_state, jax.random.key(0)))
 
-  def make_train_step(self):
+  def train_step_fn(self):
+    """The pure, un-jitted step (state, batch, rng) -> (state, metrics) of this config.
+
+    The one place the config's training fields reach `steps.make_train_step`: the loop jits it
+    (make_train_step), the toy sweeps vmap and scan it (gan_research.sweeps).
+    """
     config = self.config
-    step = steps.make_train_step(self.game, self.tx_g, self.tx_d, d_steps=config.d_steps,
+    return steps.make_train_step(self.game, self.tx_g, self.tx_d, d_steps=config.d_steps,
                                  penalty_every=config.penalty_every,
                                  g_penalty_every=config.get('g_penalty_every', 1),
                                  d_weight_clip=config.d_weight_clip, ema_decay=config.ema_decay,
                                  unroll_steps=config.get('unroll_steps', 0))
+
+  def make_train_step(self):
+    """train_step_fn jitted with the mesh's shardings, donating the old state."""
+    config = self.config
+    step = self.train_step_fn()
     replicated = parallel.replicated(self.mesh)
     return jax.jit(step, donate_argnums=0,
                    in_shardings=(replicated, parallel.batch_sharding(self.mesh), replicated),
@@ -177,6 +191,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str):
       if window_start is not None and window_steps:
         means['steps_per_sec'] = window_steps / (time.perf_counter() - window_start)
       writer.write(step, means)
+      if is_main:
+        logging.info('%s', progress_line(step, total, means))
     pending, window_start, window_steps = [], time.perf_counter(), 0
 
   def every(n, step):
@@ -219,6 +235,31 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str):
     ckpt.close()
     writer.close()
   return state
+
+
+def progress_line(step, total, means) -> str:
+  """'step 1200/5000 (24%), 4.9 steps/s, ETA 12m55s, loss/d 1.32, loss/g 0.81'.
+
+  The rate is means['steps_per_sec'] (the steps since the last log line over their wall time,
+  sampling and evaluation included); before there is one (the first, compiling step) the rate and
+  ETA are left out.
+  """
+  parts = [f'step {step}/{total} ({100 * step // total}%)']
+  rate = means.get('steps_per_sec')
+  if rate:
+    parts.append(f'{rate:.3g} steps/s, ETA {format_duration((total - step) / rate)}')
+  parts += [f'{name} {means[name]:.4g}' for name in ('loss/d', 'loss/g') if name in means]
+  return ', '.join(parts)
+
+
+def format_duration(seconds: float) -> str:
+  """45s, 12m55s, 3h05m: a countdown to read at a glance."""
+  seconds = int(round(seconds))
+  hours, rest = divmod(seconds, 3600)
+  minutes, seconds = divmod(rest, 60)
+  if hours:
+    return f'{hours}h{minutes:02d}m'
+  return f'{minutes}m{seconds:02d}s' if minutes else f'{seconds}s'
 
 
 def _write_samples(experiment, sample_fn, state, rng, workdir, step, save):

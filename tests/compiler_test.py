@@ -16,9 +16,9 @@ def test_options_by_backend():
     compiler.train_step_options('onednn')
 
 
-def test_config_validation_names_the_valid_backends(mnist_dir):
+def test_config_validation_names_the_valid_backends(synthetic_mnist_dir):
   with pytest.raises(ValueError, match=r"cpu_conv_backend 'mkl'.*'ynnpack', 'xla'"):
-    config_lib.validate(dcgan_config(mnist_dir, cpu_conv_backend='mkl'))
+    config_lib.validate(dcgan_config(synthetic_mnist_dir, cpu_conv_backend='mkl'))
 
 
 def _two_steps(config):
@@ -34,12 +34,12 @@ def _two_steps(config):
   return jax.device_get(state)
 
 
-def test_dcgan_trains_the_same_with_either_backend(mnist_dir):
+def test_dcgan_trains_the_same_with_either_backend(synthetic_mnist_dir):
   # The faster set of experiments/dcgan.py (XLA's convolutions, 'conv' gradients for the
   # transposed and the strided convolutions) against jaxlib's defaults: the same parameters
   # after two steps, up to rounding.
-  default = _two_steps(dcgan_config(mnist_dir, d_steps=1))
-  config = dcgan_config(mnist_dir, d_steps=1, cpu_conv_backend='xla')
+  default = _two_steps(dcgan_config(synthetic_mnist_dir, d_steps=1))
+  config = dcgan_config(synthetic_mnist_dir, d_steps=1, cpu_conv_backend='xla')
   config.generator.conv_backward = 'conv'
   config.discriminator.conv_backward = 'conv'
   fast = _two_steps(config)
@@ -49,7 +49,7 @@ def test_dcgan_trains_the_same_with_either_backend(mnist_dir):
       np.testing.assert_allclose(x, y, rtol=1e-4, atol=1e-5)
   moved = max(float(np.max(np.abs(x - y))) for x, y in zip(
       jax.tree.leaves(default.g.params),
-      jax.tree.leaves(train.build(dcgan_config(mnist_dir, d_steps=1)).init_state(
+      jax.tree.leaves(train.build(dcgan_config(synthetic_mnist_dir, d_steps=1)).init_state(
           jax.random.key(0)).g.params)))
   assert moved > 1e-4  # the steps did update G: the comparison is not between two initial states
 

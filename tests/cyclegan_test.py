@@ -11,7 +11,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from conftest import MNIST_DIR, REPO, SHARED
+from conftest import REPO, SHARED, write_synthetic_mnist
 from PIL import Image
 
 from gan_research import config_lib, games, metrics, train
@@ -340,11 +340,11 @@ def _experiment_config(arg):
 
 @pytest.fixture(scope='module')
 def cyclegan_run(tmp_path_factory):
-  """A tiny CycleGAN trained one step on inverted MNIST: (workdir, initial state, final state)."""
-  if not images.has_mnist_idx(MNIST_DIR):
-    pytest.fail(f'MNIST IDX files not found in {MNIST_DIR}; set GAN_RESEARCH_SHARED.')
+  """A tiny CycleGAN trained one step on synthetic inverted MNIST:
+  (workdir, config, initial state, final state)."""
+  data_dir = write_synthetic_mnist(tmp_path_factory.mktemp('data') / 'synthetic_mnist')
   config = _experiment_config('dataset=inverted_mnist,runlocal')
-  config.data_dir, config.image_size = MNIST_DIR, 28
+  config.data_dir, config.image_size = data_dir, 28
   config.batch_size, config.num_train_steps = 2, 1
   config.generator.update(base_width=2, num_downsamplings=1)
   config.discriminator.update(base_width=2, num_layers=1)
@@ -352,7 +352,7 @@ def cyclegan_run(tmp_path_factory):
   workdir = str(tmp_path_factory.mktemp('cyclegan'))
   initial = jax.device_get(train.build(config).init_state(train._rngs(config.seed)['init']))
   final = jax.device_get(train.train_and_evaluate(config, workdir))
-  return workdir, initial, final
+  return workdir, config, initial, final
 
 
 def _rows(workdir):
@@ -361,7 +361,7 @@ def _rows(workdir):
 
 
 def test_cyclegan_train_step_evaluator_and_figure(cyclegan_run):
-  workdir, initial, final = cyclegan_run
+  workdir, config, initial, final = cyclegan_run
   for new, old, names in ((final.g, initial.g, ('G', 'F')), (final.d, initial.d, ('D_X', 'D_Y'))):
     for name in names:  # every network made an update
       assert any(not np.allclose(a, b) for a, b in zip(jax.tree.leaves(new.params[name]),
@@ -371,8 +371,19 @@ def test_cyclegan_train_step_evaluator_and_figure(cyclegan_run):
   losses = next(r for r in rows if 'loss/g' in r)
   assert {'loss/cycle', 'loss/d_x', 'loss/d_y', 'loss/g_adversarial'} <= set(losses)
   assert all(np.isfinite(v) for v in losses.values())
-  errors = [r['translation/l1_error'] for r in rows if 'translation/l1_error' in r]
-  assert len(errors) == 1 and 0.0 < errors[0] < 1.0
+  errors = [r for r in rows if 'translation/l1_error' in r]
+  assert len(errors) == 1
+  # The error by hand: mean |T(a) - (1 - a)| in [0, 1] units over the first 8 test images, for
+  # G on the digits and F on their inverses, with the final (EMA) generators.
+  test = translation.inverted_mnist(config.data_dir, 28)[1]
+  game = train.build(config).game
+  for name, direction, key in (('translation/l1_error', 'G', 'x'),
+                               ('translation/l1_error_f', 'F', 'y')):
+    a = test[key][:8].astype(np.float64) / 255.0
+    out = game.translate(final.sampling_params, final.g.state,
+                         jnp.asarray(2 * a - 1, jnp.float32), direction)
+    expected = np.mean(np.abs((np.asarray(out, np.float64) + 1) / 2 - (1 - a)))
+    assert errors[0][name] == pytest.approx(expected, rel=1e-4), name
   assert os.path.exists(os.path.join(workdir, 'samples', 'step_000001.png'))
   from gan_research.figures import translation as translation_figure
   path = translation_figure.run(workdir)

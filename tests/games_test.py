@@ -1,5 +1,5 @@
 """The game contract: one `build` for every game, settings from config.game_kw, the declared
-capabilities, and `differentiable_fakes` (what the unrolled G loss relies on)."""
+capabilities, and `grad_into_generator` (what the unrolled G loss relies on)."""
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -74,17 +74,17 @@ def test_build_calls_every_game_the_same_way_from_its_default_kw(name):
 
 
 @pytest.mark.parametrize('name', TRACED)
-def test_every_game_keeps_the_contract_and_honours_differentiable_fakes(name):
+def test_every_game_keeps_the_contract_and_honours_grad_into_generator(name):
   """init, both losses, sample, discriminate and translate as base.Game states them; d_loss stops
-  the gradient of G's samples unless differentiable_fakes=True (the unrolled G loss), which
+  the gradient of G's samples unless grad_into_generator=True (the unrolled G loss), which
   passes it into G's parameters."""
   game, batch = _build(_config(name))
   (g_params, g_state), (d_params, d_state), extras = _variables(game, batch)
   rng, regularize = jax.random.key(2), jnp.asarray(True)
 
-  def d_loss_and_g_grad(g_params, differentiable_fakes):
+  def d_loss_and_g_grad(g_params, grad_into_generator):
     d_loss = lambda g_params: game.d_loss(d_params, d_state, g_params, g_state, extras, batch,
-                                          rng, regularize, differentiable_fakes)
+                                          rng, regularize, grad_into_generator)
     return jax.value_and_grad(d_loss, has_aux=True)(g_params)
 
   (d_loss, (new_d_state, _, d_metrics)), g_grad = d_loss_and_g_grad(g_params, False)

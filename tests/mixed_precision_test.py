@@ -46,8 +46,8 @@ def test_custom_ops_take_bfloat16_and_give_float32_gradients(layer, x):
     np.testing.assert_allclose(g, g32, rtol=0.05, atol=0.05 * float(jnp.max(jnp.abs(g32))))
 
 
-def test_dcgan_bfloat16_trains_with_float32_state_and_finite_losses(tmp_path, mnist_dir):
-  config = dcgan_config(mnist_dir, compute_dtype='bfloat16', num_train_steps=3)
+def test_dcgan_bfloat16_trains_with_float32_state_and_finite_losses(tmp_path, synthetic_mnist_dir):
+  config = dcgan_config(synthetic_mnist_dir, compute_dtype='bfloat16', num_train_steps=3)
   experiment = train.build(config)
   state = train.train_and_evaluate(config, str(tmp_path))
   assert int(state.step) == 3

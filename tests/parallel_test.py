@@ -4,7 +4,7 @@ import subprocess
 import sys
 import textwrap
 
-from conftest import MNIST_DIR, REPO
+from conftest import REPO
 
 CHILD = textwrap.dedent('''
     import jax, numpy as np
@@ -46,10 +46,10 @@ CHILD = textwrap.dedent('''
 ''')
 
 
-def test_eight_devices_equal_one_device():
+def test_eight_devices_equal_one_device(synthetic_mnist_dir):
   env = dict(os.environ, XLA_FLAGS='--xla_force_host_platform_device_count=8',
              PYTHONPATH=REPO + os.pathsep + os.environ.get('PYTHONPATH', ''))
-  result = subprocess.run([sys.executable, '-c', CHILD.format(mnist=MNIST_DIR)], env=env,
+  result = subprocess.run([sys.executable, '-c', CHILD.format(mnist=synthetic_mnist_dir)], env=env,
                           capture_output=True, text=True, timeout=600)
   assert result.returncode == 0, result.stdout + result.stderr[-5000:]
   assert 'max abs difference' in result.stdout

@@ -225,6 +225,31 @@ def test_path_length_penalty_on_a_linear_map():
   np.testing.assert_allclose(penalty, np.mean((lengths - expected_mean) ** 2), rtol=1e-5)
 
 
+def test_lazy_path_length_is_scaled_by_its_interval():
+  """On a regularising update G's loss is the plain loss + pl_weight * k * the path-length
+  penalty, the penalty computed here from the same ws and rngs (Karras et al. 2020, lazy
+  regularisation)."""
+  pl_weight, k = 0.7, 4
+  generator, discriminator = tiny_models(8)
+  game = games.StyleGAN(generator, discriminator, penalty='none', pl_weight=pl_weight,
+                        pl_every=k, style_mixing_prob=0.0)
+  x = jax.random.uniform(jax.random.key(0), (4, 8, 8, 1), minval=-1, maxval=1)
+  g_vars, d_vars, extras = game.init(jax.random.key(1), x)
+  extras = {**extras, 'pl_mean': jnp.float32(0.5)}
+  g_params = g_vars['params']
+  rng = jax.random.key(2)
+  loss = jax.jit(lambda regularize: game.g_loss(g_params, {}, d_vars['params'], {}, extras,
+                                                {'x': x}, rng, regularize)[0])
+  _, _, pl_rng = jax.random.split(rng, 3)
+  ws = game.mixed_ws(g_params, pl_rng, 4 // game.pl_batch_shrink)
+  penalty, _ = objectives.path_length_penalty(
+      lambda w, r: game.synthesis(g_params, w, r), ws, extras['pl_mean'],
+      jax.random.fold_in(pl_rng, 1), decay=game.pl_decay)
+  assert float(penalty) > 1e-6
+  np.testing.assert_allclose(float(loss(jnp.asarray(True))) - float(loss(jnp.asarray(False))),
+                             pl_weight * k * float(penalty), rtol=1e-3)
+
+
 def test_one_train_step_with_all_regularisers():
   """R1, path length, style mixing, w_avg and EMA all in the shared pure train step."""
   config = experiment_config('preset=test,res=8,batch=8')

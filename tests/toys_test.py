@@ -14,11 +14,13 @@ from gan_research import (
   optimizers,
   packing,
   steps,
+  sweeps,
   train,
   train_state,
 )
+from gan_research.data import synthetic
 from gan_research.figures import __main__ as figures_main
-from gan_research.figures import modes2d, optimal_d, toy1d, toy_runs
+from gan_research.figures import modes2d, optimal_d, toy1d
 from gan_research.metrics import mode_statistics
 from gan_research.models import mlp
 
@@ -112,8 +114,8 @@ def test_unrolled_generator_loss_is_plain_at_k0_and_changes_the_gradient_at_k_gt
   # out of D's unrolled updates whatever it is asked leaves another (first-order) gradient.
 
   class FirstOrderGame(games.Unconditional):
-    def d_loss(self, *args, differentiable_fakes=False):
-      del differentiable_fakes
+    def d_loss(self, *args, grad_into_generator=False):
+      del grad_into_generator
       return super().d_loss(*args)
 
   first_order = FirstOrderGame(game.generator, game.discriminator, objective='nonsaturating')
@@ -155,9 +157,9 @@ def test_covered_modes_in_1d_needs_a_share_of_the_samples():
   assert toy1d.covered_modes(np.full(10, 10.0), centers, std) == 0
 
 
-def test_toy_runs_train_seeds_in_lock_step_with_packing():
+def test_sweeps_train_seeds_in_lock_step_with_packing():
   config = _toy_config(pack=2, batch_size=8)
-  runs = toy_runs.ToyRuns(config, seeds=[0, 1])
+  runs = sweeps.ToyRuns(config, seeds=[0, 1])
   states = runs.train(3, chunk=3)
   assert states.step.tolist() == [3, 3]
   samples = runs.sample(states, 5)
@@ -167,20 +169,39 @@ def test_toy_runs_train_seeds_in_lock_step_with_packing():
   assert not np.allclose(runs.sample(states, 5, seed=1), samples)
   assert runs._sample._cache_size() == 1  # one compile served the three calls
   # Swapping the seeds swaps the runs: each run depends on its own seed only.
-  swapped = toy_runs.ToyRuns(config, seeds=[1, 0]).train(3, chunk=3)
+  swapped = sweeps.ToyRuns(config, seeds=[1, 0]).train(3, chunk=3)
   np.testing.assert_allclose(np.asarray(states.g.params['Dense_0']['kernel'][::-1]),
                              np.asarray(swapped.g.params['Dense_0']['kernel']), rtol=1e-5,
                              atol=1e-6)
 
 
+def test_a_sweep_run_is_the_trainers_init_and_step_on_its_batches():
+  """ToyRuns trains with train.Experiment's own init_fn and train_step_fn (vmapped, scanned):
+  one run replayed here with the trainer's pieces, on the same batches, ends in the same state."""
+  config = _toy_config(batch_size=8, d_steps=2, penalty='r1', penalty_weight=1.0,
+                       penalty_every=2, ema_decay=0.9)
+  runs = sweeps.ToyRuns(config, seeds=[3])
+  swept = jax.tree.map(lambda x: x[0], runs.train(3, chunk=3))
+  experiment, m = runs.experiment, runs.mixtures
+  state = jax.jit(experiment.init_fn())(runs._init_keys[0])
+  step = jax.jit(experiment.train_step_fn())
+  for s in range(3):
+    x = sweeps.sample_mixture(jax.random.fold_in(runs._data_keys[0], s), m['centers'][0],
+                              m['weights'][0], m['std'][0], (2, 8))
+    state, _ = step(state, {'x': x}, runs._train_keys[0])
+  assert int(swept.step) == int(state.step) == 3
+  for a, b in zip(jax.tree.leaves(swept), jax.tree.leaves(state)):
+    np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-5, atol=1e-6)
+
+
 def test_mixtures_and_mean_standard_error():
-  m = toy_runs.Mixtures.stack([toy1d.synthetic.gauss1d(num_modes=k) for k in (1, 3)])
+  m = sweeps.Mixtures.stack([toy1d.synthetic.gauss1d(num_modes=k) for k in (1, 3)])
   assert m.centers.shape == (2, 3, 1)
   np.testing.assert_allclose(m.weights, [[1, 0, 0], [1 / 3, 1 / 3, 1 / 3]])
-  x = toy_runs.sample_mixture(jax.random.key(0), jnp.asarray(m.centers[0]),
+  x = sweeps.sample_mixture(jax.random.key(0), jnp.asarray(m.centers[0]),
                               jnp.asarray(m.weights[0]), 0.5, (2000,))
   assert abs(float(x.mean())) < 0.05 and abs(float(x.std()) - 0.5) < 0.03  # only mode 0 used
-  mean, se = toy_runs.mean_and_standard_error([[1.0, 8], [3.0, 8]])
+  mean, se = sweeps.mean_and_standard_error([[1.0, 8], [3.0, 8]])
   np.testing.assert_allclose(mean, [2.0, 8.0])
   np.testing.assert_allclose(se, [1.0, 0.0])  # std (ddof=1) sqrt(2) / sqrt(2)
 
@@ -229,8 +250,15 @@ def test_modes2d_command_writes_the_csv_table_and_figure(tmp_path, capsys):
     rows = list(csv.DictReader(f))
   assert [tuple(r) for r in rows] == [modes2d.COLUMNS] * 2
   assert [(r['dataset'], r['method']) for r in rows] == [('grid25', 'gan'), ('grid25', 'pacgan2')]
+  # Seed 0's samples, scored here: with two seeds, mean -+ standard error are the two runs' values
+  # (se = |a - b| / 2), so seed 0's statistics must be one of them.
+  seed0 = np.load(tmp_path / 'modes2d_samples.npz')
+  grid = synthetic.grid25()
   for r in rows:
-    assert 0 <= float(r['modes_mean']) <= 25 and 0 <= float(r['high_quality_mean']) <= 1
+    own = mode_statistics(seed0[f"grid25/{r['method']}"], grid.centers, grid.std)
+    for column, key in (('modes', 'captured'), ('high_quality', 'high_quality')):
+      mean, se = float(r[f'{column}_mean']), float(r[f'{column}_se'])
+      assert min(abs(mean - se - own[key]), abs(mean + se - own[key])) < 1e-5, (column, r)
   table = (tmp_path / 'modes2d.md').read_text()
   assert 'arch=paper' in table and '| grid25 | pacgan2 | 3 |' in table
   assert '23.8 ± 0.7' in table and '24.8' not in table  # published PacGAN2 beside ours only

@@ -1,13 +1,15 @@
 """End-to-end training: learning, exact resumption, one compile, NaN handling, d_steps."""
 import functools
 import json
+import logging
 import os
+import re
 
 import jax
 import numpy as np
 import pytest
 
-from gan_research import config_lib, data, train
+from gan_research import config_lib, data, train, writers
 from gan_research.metrics import mode_statistics
 
 
@@ -22,9 +24,10 @@ def toy_config(**overrides):
   return c
 
 
-def dcgan_config(mnist_dir, **overrides):
+def dcgan_config(data_dir, **overrides):
+  """A tiny DCGAN on MNIST-shaped IDX files in data_dir (tests pass conftest's synthetic ones)."""
   c = config_lib.base_config()
-  c.model, c.dataset, c.data_dir, c.image_size = 'dcgan', 'mnist', mnist_dir, 28
+  c.model, c.dataset, c.data_dir, c.image_size = 'dcgan', 'mnist', data_dir, 28
   c.generator = dict(latent_dim=16, base_width=4)
   c.discriminator = dict(base_width=4)
   c.batch_size, c.num_train_steps, c.d_steps, c.ema_decay = 16, 6, 2, 0.9
@@ -84,26 +87,27 @@ def test_ema_samples_use_batch_statistics_not_the_training_weights_running_ones(
                          sampler(raw.replace(g=raw.g.replace(state=stale)), rng, 100))
 
 
-def test_resumed_run_equals_uninterrupted_run(tmp_path, mnist_dir):
-  # DCGAN with BatchNorm statistics, two D updates per step, EMA and real data: all of it must
+def test_resumed_run_equals_uninterrupted_run(tmp_path, synthetic_mnist_dir):
+  # DCGAN with BatchNorm statistics, two D updates per step, EMA and image data: all of it must
   # come back from the checkpoint, and the data stream must pick up where it stopped.
-  full = train.train_and_evaluate(dcgan_config(mnist_dir), str(tmp_path / 'full'))
-  half = dcgan_config(mnist_dir, num_train_steps=3)
+  full = train.train_and_evaluate(dcgan_config(synthetic_mnist_dir), str(tmp_path / 'full'))
+  half = dcgan_config(synthetic_mnist_dir, num_train_steps=3)
   train.train_and_evaluate(half, str(tmp_path / 'resumed'))
-  resumed = train.train_and_evaluate(dcgan_config(mnist_dir), str(tmp_path / 'resumed'))
+  resumed = train.train_and_evaluate(dcgan_config(synthetic_mnist_dir), str(tmp_path / 'resumed'))
   assert int(resumed.step) == int(full.step) == 6
   for a, b in zip(_leaves(full), _leaves(resumed)):
     np.testing.assert_array_equal(a, b)
   assert sorted(os.listdir(tmp_path / 'resumed' / 'checkpoints')) == ['3', '6']
   # Raising num_train_steps on a finished workdir continues it.
-  longer = train.train_and_evaluate(dcgan_config(mnist_dir, num_train_steps=7),
+  longer = train.train_and_evaluate(dcgan_config(synthetic_mnist_dir, num_train_steps=7),
                                     str(tmp_path / 'resumed'))
   assert int(longer.step) == 7
 
 
-def test_spectral_norm_discriminator_trains_and_resumes_exactly(tmp_path, mnist_dir):
+def test_spectral_norm_discriminator_trains_and_resumes_exactly(tmp_path, synthetic_mnist_dir):
   # SNGAN's D (hinge loss): its power-iteration vectors live in D's state and must be checkpointed.
-  config = functools.partial(dcgan_config, mnist_dir, objective='hinge', ema_decay=0.0, d_steps=1,
+  config = functools.partial(dcgan_config, synthetic_mnist_dir, objective='hinge', ema_decay=0.0,
+                             d_steps=1,
                              discriminator=dict(base_width=4, norm='spectral'))
   full = train.train_and_evaluate(config(num_train_steps=4), str(tmp_path / 'full'))
   train.train_and_evaluate(config(num_train_steps=2, checkpoint_every_steps=2),
@@ -189,3 +193,31 @@ def test_evaluators_switched_off_by_negative_every_steps():
   assert list(metrics.build_evaluators(evals, source, None)) == ['modes']
   with pytest.raises(ValueError, match="valid evaluators: .*fid.*modes"):
     metrics.build_evaluators(ml_collections.ConfigDict({'fdi': {}}), source, None)
+
+
+def test_progress_line_gives_step_of_total_rate_and_time_left(tmp_path, caplog):
+  caplog.set_level(logging.INFO)
+  config = toy_config(num_train_steps=6, log_every_steps=2, checkpoint_every_steps=6,
+                      sample_every_steps=6)
+  train.train_and_evaluate(config, str(tmp_path))
+  pattern = re.compile(r'step (\d+)/6 \((\d+)%\), ([\d.e+]+) steps/s, ETA (\w+), '
+                       r'loss/d ([-\d.e+]+), loss/g ([-\d.e+]+)$')
+  lines = [m for m in map(pattern.match, caplog.messages) if m]
+  assert [int(m[1]) for m in lines] == [2, 4, 6], caplog.messages
+  assert [int(m[2]) for m in lines] == [33, 66, 100]
+  rows = [r for r in writers.read_metrics(str(tmp_path)) if 'loss/d' in r]
+  for m, row in zip(lines, rows):
+    assert float(m[3]) == pytest.approx(row['steps_per_sec'], rel=5e-3)
+    assert m[4] == train.format_duration((6 - int(m[1])) / row['steps_per_sec'])
+    assert float(m[5]) == pytest.approx(row['loss/d'], rel=1e-3)
+    assert float(m[6]) == pytest.approx(row['loss/g'], rel=1e-3)
+  assert lines[-1][4] == '0s'
+
+
+def test_durations_read_as_hours_minutes_seconds():
+  assert [train.format_duration(s) for s in (0.4, 45, 775, 3600, 3 * 3600 + 5 * 60 + 59)] == [
+      '0s', '45s', '12m55s', '1h00m', '3h05m']
+  line = train.progress_line(1200, 5000, {'steps_per_sec': 4.9, 'loss/d': 1.25, 'loss/g': 0.5,
+                                          'd/real_logit': 3.0})
+  assert line == 'step 1200/5000 (24%), 4.9 steps/s, ETA 12m56s, loss/d 1.25, loss/g 0.5'
+  assert train.progress_line(1, 10, {'loss/d': 1.0}) == 'step 1/10 (10%), loss/d 1'

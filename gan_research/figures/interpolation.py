@@ -7,7 +7,8 @@ import os
 
 import numpy as np
 
-from gan_research.figures import plots, stylegan_common
+from gan_research import plots
+from gan_research.figures import stylegan_common
 
 
 def slerp(a, b, t):

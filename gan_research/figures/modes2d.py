@@ -23,8 +23,8 @@ import time
 
 import numpy as np
 
-from gan_research import config_lib
-from gan_research.figures import plots, toy_runs
+from gan_research import config_lib, sweeps
+from gan_research.figures import toy_plots
 from gan_research.metrics import mode_statistics
 
 METHODS = ('gan', 'pacgan2', 'pacgan3', 'pacgan4', 'unrolled5', 'minibatch')
@@ -157,7 +157,7 @@ def evaluate(samples, centers, std):
 
 def _summary(stats):
   """One line of mean ± standard error (and the worst seed) of evaluate()'s [R, 3] statistics."""
-  mean, se = toy_runs.mean_and_standard_error(stats)
+  mean, se = sweeps.mean_and_standard_error(stats)
   return (f'modes {mean[0]:.2f} ± {se[0]:.2f} (min {stats[:, 0].min():.0f}), high quality '
           f'{mean[1]:.3f} ± {se[1]:.3f} (min {stats[:, 1].min():.3f}), reverse KL {mean[2]:.3f} ± '
           f'{se[2]:.3f}')
@@ -219,8 +219,8 @@ def run(workdir, *, step=None, seed=0, num_samples=2500, num_steps=None, seeds=1
     for method in methods:
       t0 = time.perf_counter()
       n = num_steps_unrolled if method.startswith('unrolled') else num_steps
-      runs = toy_runs.ToyRuns(method_config(dataset, method, n, arch, learning_rate),
-                              seed + np.arange(seeds))
+      runs = sweeps.ToyRuns(method_config(dataset, method, n, arch, learning_rate),
+                          seed + np.arange(seeds))
       source = runs.experiment.source
 
       def log(states, done):
@@ -232,7 +232,7 @@ def run(workdir, *, step=None, seed=0, num_samples=2500, num_steps=None, seeds=1
                           after_chunk=log if log_every else None)
       samples = runs.sample(states, num_samples)
       stats = evaluate(samples, source.centers, source.std)
-      mean, se = toy_runs.mean_and_standard_error(stats)
+      mean, se = sweeps.mean_and_standard_error(stats)
       row = dict(zip(COLUMNS, (dataset, method, mean[0], se[0], mean[1], se[1], mean[2], se[2])))
       rows.append(dict(row, steps=n))
       panels.append((samples[0], source.centers,
@@ -249,5 +249,5 @@ def run(workdir, *, step=None, seed=0, num_samples=2500, num_steps=None, seeds=1
   np.savez_compressed(os.path.join(workdir, 'modes2d_samples.npz'),
                       **{f"{r['dataset']}/{r['method']}": p[0] for r, p in zip(rows, panels)})
   path = os.path.join(workdir, 'figures', 'modes2d.png')
-  plots.save_scatter_grid(path, panels, columns=len(methods))
+  toy_plots.save_scatter_grid(path, panels, columns=len(methods))
   return path

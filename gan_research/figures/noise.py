@@ -9,7 +9,8 @@ import os
 import jax
 import numpy as np
 
-from gan_research.figures import plots, stylegan_common
+from gan_research import plots
+from gan_research.figures import stylegan_common
 
 
 def run(workdir, *, step=None, seed=0, num_samples=None, psi=1.0, num_rows=4, num_draws=32):

@@ -11,8 +11,8 @@ import os
 
 import numpy as np
 
-from gan_research import config_lib
-from gan_research.figures import plots, toy_runs
+from gan_research import config_lib, sweeps
+from gan_research.figures import toy_plots
 
 
 def optimal_discriminator(p_data, p_g):
@@ -55,7 +55,7 @@ def run(workdir, *, step=None, seed=0, num_samples=20_000, num_modes=1, num_step
   moments = sorted({int(m) for m in str(moments).replace(';', ',').split(',') if m}
                    | {num_steps})
   moments = [m for m in moments if m <= num_steps]
-  runs = toy_runs.ToyRuns(config_for(num_modes, num_steps, d_steps), [seed])
+  runs = sweeps.ToyRuns(config_for(num_modes, num_steps, d_steps), [seed])
   source = runs.experiment.source
   lo = float(source.centers.min()) - 3 * source.std
   hi = float(source.centers.max()) + 3 * source.std
@@ -87,5 +87,5 @@ def run(workdir, *, step=None, seed=0, num_samples=20_000, num_modes=1, num_step
     f.write(header + '\n\n' + '\n'.join(lines) + '\n')
   print(header + '\n' + '\n'.join(lines))
   path = os.path.join(workdir, 'figures', 'optimal_d.png')
-  plots.save_discriminator_panels(path, panels, (lo, hi))
+  toy_plots.save_discriminator_panels(path, panels, (lo, hi))
   return path

@@ -4,8 +4,7 @@ import os
 
 import jax
 
-from gan_research import train
-from gan_research.figures import plots
+from gan_research import plots, train
 
 
 def run(workdir, *, step=None, seed=0, num_samples=None):

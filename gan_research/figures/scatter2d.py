@@ -4,15 +4,14 @@ import os
 
 import jax
 
-from gan_research import train
-from gan_research.figures import plots
+from gan_research import plots, train
 from gan_research.metrics import mode_statistics
 
 
 def run(workdir, *, step=None, seed=0, num_samples=2500):
   experiment, state = train.restore(workdir, step)
   source = experiment.source
-  if experiment.example_shape != (2,) or not hasattr(source, 'centers'):
+  if experiment.example_shape != (2,) or source.centers is None:
     raise ValueError(f'scatter2d needs a 2-D mixture dataset (ring8, grid25); this workdir '
                      f'trains {experiment.config.dataset!r}.')
   samples = experiment.make_sampler()(state, jax.random.key(seed), num_samples)

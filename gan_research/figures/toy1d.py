@@ -13,9 +13,9 @@ import time
 
 import numpy as np
 
-from gan_research import config_lib
+from gan_research import config_lib, sweeps
 from gan_research.data import synthetic
-from gan_research.figures import plots, toy_runs
+from gan_research.figures import toy_plots
 
 ACTIVATIONS = ('relu', 'relu6', 'sigmoid', 'softplus', 'tanh')
 NUM_MODES = (1, 2, 3)
@@ -60,12 +60,12 @@ def run(workdir, *, step=None, seed=0, num_samples=5000, num_steps=3000, minibat
   activations = ([a for a in str(activations).split(',') if a] if activations
                  else list(ACTIVATIONS))
   sources = [synthetic.gauss1d(num_modes=k) for k in NUM_MODES]
-  mixtures = toy_runs.Mixtures.stack(sources)
+  mixtures = sweeps.Mixtures.stack(sources)
   grid, rows = {}, []
   t_start = time.perf_counter()
   for activation in activations:
-    runs = toy_runs.ToyRuns(config_for(activation, num_steps, minibatch),
-                            [seed] * len(NUM_MODES), mixtures)
+    runs = sweeps.ToyRuns(config_for(activation, num_steps, minibatch),
+                          [seed] * len(NUM_MODES), mixtures)
     states = runs.train(num_steps, chunk=min(num_steps, 1000))
     samples = runs.sample(states, num_samples)[..., 0]
     for i, (k, source) in enumerate(zip(NUM_MODES, sources)):
@@ -90,6 +90,6 @@ def run(workdir, *, step=None, seed=0, num_samples=5000, num_steps=3000, minibat
     f.write('\n'.join(lines) + '\n')
   print('\n'.join(lines))
   path = os.path.join(workdir, 'figures', 'toy1d.png')
-  plots.save_density_grid(path, grid, NUM_MODES, activations,
-                          title=f'{num_steps} steps' + (', minibatch D' if minibatch else ''))
+  toy_plots.save_density_grid(path, grid, NUM_MODES, activations,
+                              title=f'{num_steps} steps' + (', minibatch D' if minibatch else ''))
   return path

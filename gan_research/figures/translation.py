@@ -9,8 +9,7 @@ import os
 import jax
 import numpy as np
 
-from gan_research import train
-from gan_research.figures import plots
+from gan_research import plots, train
 
 
 def translation_rows(experiment, state, num_rows=8):

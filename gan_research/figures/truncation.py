@@ -8,7 +8,8 @@ import os
 
 import numpy as np
 
-from gan_research.figures import plots, stylegan_common
+from gan_research import plots
+from gan_research.figures import stylegan_common
 
 PSIS = (1.0, 0.7, 0.5, 0.0, -0.5, -1.0)
 

@@ -29,10 +29,10 @@ class Game(abc.ABC):
       game's own state `extras` (a tracked average w, image pools, ...; {} if none), which the
       TrainState carries and both losses return updated or unchanged.
   d_loss(d_params, d_state, g_params, g_state, extras, batch, rng, regularize,
-         differentiable_fakes=False) -> (loss, (d_state, extras, metrics))
+         grad_into_generator=False) -> (loss, (d_state, extras, metrics))
       D's loss on `batch` ({'x': ...}, two-domain games also 'y'). `regularize` (a traced bool)
       says whether this update adds the lazy regulariser (Karras et al. 2020). G's samples are
-      cut from the gradient (D's update never needs it) unless `differentiable_fakes`: the
+      cut from the gradient (D's update never needs it) unless `grad_into_generator`: the
       unrolled G loss (steps.make_unrolled_g_loss) differentiates through D's updates.
   g_loss(g_params, g_state, d_params, d_state, extras, batch, rng, regularize)
       -> (loss, (g_state, extras, metrics))
@@ -71,7 +71,7 @@ class Game(abc.ABC):
 
   @abc.abstractmethod
   def d_loss(self, d_params, d_state, g_params, g_state, extras, batch, rng, regularize,
-             differentiable_fakes=False):
+             grad_into_generator=False):
     """(loss, (d_state, extras, metrics)): see the class docstring."""
 
   @abc.abstractmethod

@@ -158,13 +158,13 @@ class CycleGAN(Translation):
     return out, _put(g_state, name, new)
 
   def d_loss(self, d_params, d_state, g_params, g_state, extras, batch, rng, regularize,
-             differentiable_fakes=False):
+             grad_into_generator=False):
     del regularize  # no discriminator penalty in this game
     x, y = batch['x'], batch['y']
     keys = jax.random.split(rng, 4)
     fake_y = self._generate(g_params, g_state, 'G', x, keys[0])[0]
     fake_x = self._generate(g_params, g_state, 'F', y, keys[1])[0]
-    if not differentiable_fakes:
+    if not grad_into_generator:
       fake_y, fake_x = jax.lax.stop_gradient((fake_y, fake_x))
     # D updates see images from the history pool, not only the latest generator's (section 4).
     # A returned new image keeps its gradient; the stored ones are history and carry none.
@@ -244,11 +244,11 @@ class Pix2Pix(Translation):
     return base.apply(self.generator, g_params, g_state, images, train=False)[0]
 
   def d_loss(self, d_params, d_state, g_params, g_state, extras, batch, rng, regularize,
-             differentiable_fakes=False):
+             grad_into_generator=False):
     del regularize
     x, y = batch['x'], batch['y']
     fake = base.apply(self.generator, g_params, g_state, x, train=True, rng=rng)[0]
-    if not differentiable_fakes:
+    if not grad_into_generator:
       fake = jax.lax.stop_gradient(fake)
     real_logits, d_state = self.discriminate(d_params, d_state, jnp.concatenate([x, y], -1))
     fake_logits, d_state = self.discriminate(d_params, d_state,

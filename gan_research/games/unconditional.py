@@ -41,11 +41,11 @@ class Unconditional(base.Game):
     return self.generate(g_params, g_state, self.latents(rng, n), train=batch_statistics)[0]
 
   def d_loss(self, d_params, d_state, g_params, g_state, extras, batch, rng, regularize,
-             differentiable_fakes=False):
+             grad_into_generator=False):
     z_rng, penalty_rng = jax.random.split(rng)
     real = batch['x']
     fake = self._fakes_for_d(g_params, g_state, z_rng, real.shape[0])
-    if not differentiable_fakes:
+    if not grad_into_generator:
       fake = jax.lax.stop_gradient(fake)
     # Real and fake go through D separately, as in the reference DCGAN: each has its own
     # BatchNorm statistics.

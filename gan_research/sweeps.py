@@ -1,5 +1,7 @@
-"""Many small toy runs at once: the trainer's pure train step under `vmap` over runs (seeds,
-datasets), `lax.scan` over steps, so one compile serves every run of one configuration.
+"""Many small toy runs at once: the trainer's pure init and train step (train.Experiment's
+init_fn and train_step_fn) under `vmap` over runs (seeds, datasets), `lax.scan` over steps, so one
+compile serves every run of one configuration. The toy figures (figures/toy1d.py, optimal_d.py,
+modes2d.py) train through it.
 
 Each run r has its own initialisation, latents and data, all derived from (seed_r, step): the data
 of a mixture are drawn inside the compiled scan (centres, weights and std are inputs, so runs on
@@ -12,7 +14,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from gan_research import steps, train, train_state
+from gan_research import train
 
 
 @dataclasses.dataclass
@@ -68,23 +70,11 @@ class ToyRuns:
 
   def init(self):
     """Stacked initial TrainStates, one per run."""
-    exp, config = self.experiment, self.config
-    x = jnp.zeros((config.batch_size,) + exp.example_shape, jnp.float32)
-
-    def init_one(rng):
-      g_vars, d_vars, extras = exp.game.init(rng, x)
-      return train_state.create(g_vars, d_vars, extras, exp.tx_g, exp.tx_d,
-                                use_ema=config.ema_decay > 0)
-
-    return jax.jit(jax.vmap(init_one))(self._init_keys)
+    return jax.jit(jax.vmap(self.experiment.init_fn()))(self._init_keys)
 
   def _make_advance(self, num_steps):
-    exp, config = self.experiment, self.config
-    step_fn = steps.make_train_step(
-        exp.game, exp.tx_g, exp.tx_d, d_steps=config.d_steps,
-        penalty_every=config.penalty_every, g_penalty_every=config.get('g_penalty_every', 1),
-        d_weight_clip=config.d_weight_clip, ema_decay=config.ema_decay,
-        unroll_steps=config.get('unroll_steps', 0))
+    config = self.config
+    step_fn = self.experiment.train_step_fn()
     shape = (config.d_steps, config.batch_size)
 
     def run_one(state, train_key, data_key, mixture):
