@@ -17,9 +17,9 @@ import numpy as np
 from absl import logging
 
 from gan_research import checkpoints, compiler, config_lib, data, games, metrics, models
-from gan_research import optimizers, packing, parallel, preemption, steps, train_state, writers
+from gan_research import optimizers, packing, parallel, plots, preemption, steps, train_state
+from gan_research import writers
 from gan_research.data.pipeline import Prefetcher
-from gan_research import plots
 
 
 @dataclasses.dataclass
@@ -70,9 +70,9 @@ class Experiment:
     config = self.config
     return steps.make_train_step(self.game, self.tx_g, self.tx_d, d_steps=config.d_steps,
                                  penalty_every=config.penalty_every,
-                                 g_penalty_every=config.get('g_penalty_every', 1),
+                                 g_penalty_every=config.g_penalty_every,
                                  d_weight_clip=config.d_weight_clip, ema_decay=config.ema_decay,
-                                 unroll_steps=config.get('unroll_steps', 0))
+                                 unroll_steps=config.unroll_steps)
 
   def make_train_step(self):
     """train_step_fn jitted with the mesh's shardings, donating the old state."""
@@ -83,7 +83,7 @@ class Experiment:
                    in_shardings=(replicated, parallel.batch_sharding(self.mesh), replicated),
                    out_shardings=(replicated, replicated),
                    compiler_options=compiler.train_step_options(
-                       config.get('cpu_conv_backend', 'ynnpack')))
+                       config.cpu_conv_backend))
 
   def make_sampler(self, chunk_size=None):
     """sample_fn(state, rng, n) -> numpy [n, *example_shape] from the EMA generator if any.
@@ -112,7 +112,7 @@ def build(config, mesh=None) -> Experiment:
   parallel.check_batch_size(config.batch_size, mesh)
   source = data.get_source(config)
   generator, discriminator = models.build(config, source.example_shape)
-  discriminator = packing.pack_discriminator(discriminator, config.get('pack', 1))
+  discriminator = packing.pack_discriminator(discriminator, config.pack)
   game = games.build(config, generator, discriminator,
                      constrain=lambda x: parallel.shard_examples(x, mesh), source=source)
   return Experiment(config, mesh, source, game, optimizers.make_optimizer(config.optimizer_g),
@@ -152,7 +152,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str):
       f.write(config.to_json(indent=2))
 
   rngs = _rngs(config.seed)
-  ckpt = checkpoints.Checkpointer(workdir, config.get('keep_checkpoints', 3))
+  ckpt = checkpoints.Checkpointer(workdir, config.keep_checkpoints)
   state = experiment.init_state(rngs['init'])
   if ckpt.latest_step() is not None:
     state = ckpt.restore(state)
