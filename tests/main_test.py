@@ -3,6 +3,7 @@ import glob
 import importlib.util
 import keyword
 import os
+import re
 import subprocess
 import sys
 
@@ -41,8 +42,9 @@ def test_mistyped_override_fails_naming_the_key(tmp_path):
 def test_experiment_files_document_and_build(path):
   module = _load(path)
   doc = module.__doc__ or ''
-  for section in ('Command:', 'Time:', 'Expected:'):
-    assert section in doc, f'{path} docstring lacks {section!r}'
+  # Each section starts a line: 'Command:' or 'Commands (...):', 'Time:', 'Expected ...:'.
+  for section in ('Command', 'Time', 'Expected'):
+    assert re.search(rf'^{section}', doc, re.M), f'{path} docstring lacks a {section!r} line'
   assert 'python -m gan_research.main' in doc
   config = module.get_config('runlocal')
   for field in ('seed', 'model', 'objective', 'dataset', 'data_dir', 'image_size', 'batch_size',
