@@ -141,10 +141,13 @@ class Checkpointer:
     self._completed = []  # steps whose save (arrays and manifest) finished in this process
     self._failed = False  # a save failed and was raised
     self._restored = None  # the step this process restored and verified, if any
+    self.max_to_keep = max_to_keep
+    # Old checkpoints are deleted here, not by Orbax: Orbax 0.12 deletes beyond max_to_keep
+    # when a save finalises even if that save failed, which can leave one checkpoint or none.
     self.manager = ocp.CheckpointManager(
         self.directory,
         options=ocp.CheckpointManagerOptions(
-            max_to_keep=max_to_keep, create=True, enable_async_checkpointing=True,
+            max_to_keep=None, create=True, enable_async_checkpointing=True,
             async_options=ocp.AsyncOptions(post_finalization_callback=self._write_manifest)))
 
   def latest_step(self):
@@ -173,6 +176,16 @@ class Checkpointer:
         self._pending.pop(int(step), None)
       self._failed = True
       raise self._save_error(failed, e) from e
+    # Orbax waited for the previous save and it succeeded: older ones may go.
+    self._delete_old(in_flight=int(step))
+
+  def _delete_old(self, in_flight=None):
+    """Keeps the newest max_to_keep complete checkpoints; a save in flight does not count."""
+    if not self.max_to_keep:
+      return
+    complete = sorted(s for s in self.manager.all_steps() if s != in_flight)
+    for step in complete[:-self.max_to_keep]:
+      self.manager.delete(step)
 
   def _write_manifest(self, step=None):
     """Orbax's post-finalisation callback: the arrays of the oldest pending save are written."""
@@ -212,6 +225,8 @@ class Checkpointer:
         return
       self._failed = True
       raise self._save_error(step, e) from e
+    if not self._failed:
+      self._delete_old()
 
   def close(self):
     """Waits for the save in flight (CheckpointSaveError if it failed) and closes Orbax."""
