@@ -181,7 +181,7 @@ class Checkpointer:
 
   def _delete_old(self, in_flight=None):
     """Keeps the newest max_to_keep complete checkpoints; a save in flight does not count."""
-    if not self.max_to_keep:
+    if not self.max_to_keep or not self._completed:  # only a writer prunes (not figures)
       return
     complete = sorted(s for s in self.manager.all_steps() if s != in_flight)
     for step in complete[:-self.max_to_keep]:
