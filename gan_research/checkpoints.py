@@ -13,17 +13,17 @@ temporary folder after Orbax has finalised the arrays and before the rename
 one without is skipped, except in a directory where no step has one (written before checksums
 existed), which is restored unverified with a warning.
 
-The checksums are computed on the devices holding the state, dispatched asynchronously at save
-time (the train step donates the state's buffers, so a host copy would have to be made before the
-save returns); the background thread that finalises the save fetches the few numbers and writes
-the manifest. Only process 0 writes it; every process verifies its own restore (the state is
-replicated) and all agree before a checkpoint is used.
+The checksums (CRC-32 of each array's bytes) are taken from host copies of the arrays made when
+the save starts (views of the buffers on CPU; the train step donates the state, so they cannot be
+read later), computed in a background thread beside Orbax's write, and written by Orbax's
+finalising thread. Only process 0 writes the manifest; every process verifies its own restore
+(the state is replicated) and all agree before a checkpoint is used.
 """
-import functools
 import json
 import os
 import shutil
 import threading
+import zlib
 
 import jax
 import jax.numpy as jnp
@@ -35,8 +35,6 @@ MANIFEST = 'integrity.json'
 _FORMAT = 1
 # Orbax 0.12's temporary folder of an unfinished save of step N (AtomicRenameTemporaryPath).
 _TMP_SUFFIX = '.orbax-checkpoint-tmp'
-_GOLDEN = 0x9E3779B9  # 2^32 / golden ratio: spreads consecutive positions over the word
-_SEEDS = (0x243F6A88, 0x85A308D3)  # two independent 32-bit sums: a 64-bit checksum per array
 
 
 class CheckpointSaveError(OSError):
@@ -47,50 +45,38 @@ class NoUsableCheckpointError(RuntimeError):
   """Checkpoints exist but none verifies; nothing was moved or deleted."""
 
 
-def _fmix32(h):
-  # MurmurHash3's finaliser: a bijection of uint32 words, so changing any one word of an array
-  # always changes both sums.
-  h = h ^ (h >> 16)
-  h = h * jnp.uint32(0x85EBCA6B)
-  h = h ^ (h >> 13)
-  h = h * jnp.uint32(0xC2B2AE35)
-  return h ^ (h >> 16)
+def _on_host(tree):
+  """The arrays of `tree` as numpy arrays (on CPU, views of the device buffers: no copy)."""
+  plain = lambda x: jax.random.key_data(x) if jnp.issubdtype(x.dtype, jax.dtypes.prng_key) else x
+  return jax.device_get([plain(x) for x in jax.tree.leaves(tree)])
 
 
-def _words(x):
-  """The bits of x as a flat uint32 vector (narrower dtypes widened, 8-byte ones split)."""
-  if jnp.issubdtype(x.dtype, jax.dtypes.prng_key):
-    x = jax.random.key_data(x)
-  if x.dtype == jnp.bool_:
-    x = x.astype(jnp.uint8)
-  unsigned = {1: jnp.uint8, 2: jnp.uint16, 4: jnp.uint32, 8: jnp.uint32}[x.dtype.itemsize]
-  return jax.lax.bitcast_convert_type(x, unsigned).astype(jnp.uint32).reshape(-1)
+def checksums(tree):
+  """CRC-32 of the bytes of each array of `tree`, in tree order."""
+  # zlib releases the GIL on large buffers, so this runs beside the train loop and Orbax.
+  return [zlib.crc32(np.ascontiguousarray(a).reshape(-1).view(np.uint8)) for a in _on_host(tree)]
 
 
-def _array_checksum(x):
-  words = _words(x)
-  # Mixing in the position makes swapped or shifted values count as changes too.
-  position = jnp.arange(words.size, dtype=jnp.uint32) * jnp.uint32(_GOLDEN)
-  return jnp.stack([jnp.sum(_fmix32(words ^ (position + jnp.uint32(seed))), dtype=jnp.uint32)
-                    for seed in _SEEDS])
+class _Checksums(threading.Thread):
+  """checksums() of host arrays, computed in the background; `result()` waits for them."""
 
+  def __init__(self, host_arrays):
+    super().__init__(daemon=True, name='checkpoint_checksums')
+    self._arrays, self._result, self._error = host_arrays, None, None
+    self.start()
 
-@functools.lru_cache(maxsize=None)
-def _checksum_fn(out_sharding):
-  def checksums(leaves):
-    if not leaves:
-      return jnp.zeros((0, len(_SEEDS)), jnp.uint32)
-    return jnp.stack([_array_checksum(x) for x in leaves])
-  return jax.jit(checksums, out_shardings=out_sharding)
+  def run(self):
+    try:
+      self._result = checksums(self._arrays)
+    except Exception as e:  # re-raised by result(), in Orbax's finalising thread
+      self._error = e
+    self._arrays = None  # release the host arrays (on CPU: the device buffers) at once
 
-
-def _replicated_like(leaves):
-  """A replicated sharding on the leaves' mesh, so every process can read the checksums."""
-  for x in leaves:
-    sharding = getattr(x, 'sharding', None)
-    if isinstance(sharding, jax.sharding.NamedSharding):
-      return jax.sharding.NamedSharding(sharding.mesh, jax.sharding.PartitionSpec())
-  return None
+  def result(self):
+    self.join()
+    if self._error is not None:
+      raise self._error
+    return self._result
 
 
 def describe(tree):
@@ -99,17 +85,11 @@ def describe(tree):
           for path, x in jax.tree_util.tree_flatten_with_path(tree)[0]]
 
 
-def checksums(tree):
-  """[n_arrays, 2] uint32 checksums of the arrays of `tree` (a jax.Array, computed async)."""
-  leaves = jax.tree.leaves(tree)
-  return _checksum_fn(_replicated_like(leaves))(leaves)
-
-
 def _record(step, description, sums) -> dict:
   """The manifest: one entry per array, in tree order."""
-  return {'format': _FORMAT, 'step': int(step), 'checksum': 'fmix32-sum-2x32',
-          'arrays': [{'path': p, 'shape': s, 'dtype': d, 'checksum': f'{a:08x}{b:08x}'}
-                     for (p, s, d), (a, b) in zip(description, np.asarray(sums).tolist())]}
+  return {'format': _FORMAT, 'step': int(step), 'checksum': 'crc32 of each array',
+          'arrays': [{'path': p, 'shape': s, 'dtype': d, 'crc32': f'{c:08x}'}
+                     for (p, s, d), c in zip(description, sums)]}
 
 
 def mismatches(expected: dict, restored) -> list:
@@ -118,8 +98,8 @@ def mismatches(expected: dict, restored) -> list:
   want = expected.get('arrays', [])
   if [a['path'] for a in want] != [a['path'] for a in got]:
     return [f'the arrays are not those saved ({len(want)} saved, {len(got)} restored)']
-  return [f"{w['path']} (saved {w['shape']} {w['dtype']} {w['checksum']}, read "
-          f"{g['shape']} {g['dtype']} {g['checksum']})"
+  return [f"{w['path']} (saved {w['shape']} {w['dtype']} crc32 {w['crc32']}, read "
+          f"{g['shape']} {g['dtype']} crc32 {g['crc32']})"
           for w, g in zip(want, got) if w != g]
 
 
@@ -137,7 +117,7 @@ class Checkpointer:
     self.workdir = os.path.abspath(workdir)
     self.directory = os.path.join(self.workdir, 'checkpoints')
     self._lock = threading.Lock()
-    self._pending = {}  # step -> (tree description, checksums) of saves not yet finalised
+    self._pending = {}  # step -> (tree description, _Checksums) of saves not yet finalised
     self._completed = []  # steps whose save (arrays and manifest) finished in this process
     self._failed = False  # a save failed and was raised
     self._restored = None  # the step this process restored and verified, if any
@@ -167,7 +147,9 @@ class Checkpointer:
   def save(self, step: int, state):
     """Starts an asynchronous save of `state` (with its checksums) and returns."""
     with self._lock:
-      self._pending[int(step)] = (describe(state), checksums(state))
+      # Host arrays now, before the next train step can donate the buffers; on CPU they are
+      # views, which makes that one step copy its input instead of reusing it.
+      self._pending[int(step)] = (describe(state), _Checksums(_on_host(state)))
     try:
       self.manager.save(step, args=ocp.args.StandardSave(state))
     except Exception as e:
@@ -191,7 +173,8 @@ class Checkpointer:
     """Orbax's post-finalisation callback: the arrays of the oldest pending save are written."""
     with self._lock:  # the train loop adds the next save while this one finalises
       step = min(self._pending) if step is None else step
-      description, sums = self._pending.pop(step)
+      description, job = self._pending.pop(step)
+    sums = job.result()
     if jax.process_index() == 0:
       folder = self.path(step) + _TMP_SUFFIX
       if not os.path.isdir(folder):  # an Orbax path class that writes in place
