@@ -157,6 +157,18 @@ def test_sigkill_during_async_save_resumes_from_last_complete_checkpoint(trained
     np.testing.assert_array_equal(a, b)
 
 
+def test_step_folder_without_manifest_is_taken_for_unfinished(trained_to_10, tmp_path, caplog):
+  # What a killed save leaves where renames are not atomic (or a copy that stopped short): the
+  # arrays may all be there, the manifest written last is not.
+  workdir = _copy(trained_to_10, tmp_path / 'run')
+  os.remove(os.path.join(workdir, 'checkpoints', '10', checkpoints.MANIFEST))
+  with caplog.at_level(logging.INFO):
+    state = train.train_and_evaluate(_config(15), workdir)
+  assert 'has no integrity.json: the save did not complete' in caplog.text
+  assert f'Resumed from {os.path.join(workdir, "checkpoints", "5")}' in caplog.text
+  assert int(state.step) == 15
+
+
 def test_disk_refusing_writes_fails_clearly_and_keeps_older_checkpoints(trained_to_10, tmp_path):
   workdir = _copy(trained_to_10, tmp_path / 'run')
   # The process may not grow any file past 16 KiB (RLIMIT_FSIZE): the next checkpoint's data
