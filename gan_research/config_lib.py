@@ -106,6 +106,29 @@ def validate(config):
                      f'{config.pack}: D sees batch_size / pack packed inputs.')
   if config.penalty != 'none' and config.penalty_weight <= 0:
     raise ValueError(f'config.penalty={config.penalty!r} needs config.penalty_weight > 0.')
+  _check_penalty_sees_independent_examples(config)
+
+
+def _check_penalty_sees_independent_examples(config):
+  # R1 and WGAN-GP take the gradient of D's summed logits as each example's own gradient, which
+  # only holds when D treats the examples of a batch independently (objectives._input_gradients).
+  if config.get('penalty', 'none') == 'none':
+    return
+  d = config.get('discriminator') or {}
+  mixing = None
+  if config.get('model') == 'dcgan':
+    norm = d.get('norm', d.get('normalization', 'batch'))  # models.dcgan's default is BatchNorm
+    if norm == 'batch':
+      mixing = ("its BatchNorm (discriminator.norm='batch') normalises each example with "
+                "statistics of the whole batch; use 'spectral' or 'none'")
+  if d.get('minibatch_kernels', 0):
+    mixing = ('minibatch discrimination (discriminator.minibatch_kernels > 0) feeds each '
+              'example features of the others; set it to 0')
+  if mixing:
+    raise ValueError(
+        f'config.penalty={config.penalty!r} needs a discriminator that scores each example on '
+        f'its own: the penalty uses the gradient of the summed logits as per-example gradients, '
+        f'but {mixing}, or set config.penalty=\'none\'.')
 
 
 def _tuples(value):

@@ -154,9 +154,12 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str):
   rngs = _rngs(config.seed)
   ckpt = checkpoints.Checkpointer(workdir, config.keep_checkpoints)
   state = experiment.init_state(rngs['init'])
-  if ckpt.latest_step() is not None:
-    state = ckpt.restore(state)
-    logging.info('Resumed from %s', ckpt.path(ckpt.latest_step()))
+  # The newest checkpoint that verifies; damaged or unfinished newer ones are reported and set
+  # aside (the run writes those steps again). None verifying stops here, touching nothing.
+  restored = ckpt.restore_newest(state, set_aside=True)
+  if restored is not None:
+    state = restored[1]
+    logging.info('Resumed from %s', ckpt.path(restored[0]))
   start, total = int(state.step), config.num_train_steps
   if start >= total:
     logging.info('Workdir is at step %d >= num_train_steps=%d: nothing to train. Raise '
@@ -167,7 +170,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str):
   train_step = experiment.make_train_step()
   sample_fn = experiment.make_sampler()
   evaluators = metrics.build_evaluators(config.evals, experiment.source, workdir)
-  writer = writers.MetricWriter(workdir)
+  writer = writers.MetricWriter(workdir, start_step=start)  # drops rows a crash left past start
   batches = Prefetcher(experiment.source, start_step=start, d_steps=config.d_steps,
                        batch_size=config.batch_size,
                        sharding=parallel.batch_sharding(experiment.mesh))
@@ -179,7 +182,13 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str):
     history = [(s, jax.device_get(m)) for s, m in pending]
     bad = writers.first_nonfinite(history)
     if bad:
-      last = ckpt.latest_step()
+      # Name a checkpoint known to be good: one this run finished writing or restored and
+      # verified, not merely the newest folder (which may be damaged or unfinished).
+      try:
+        ckpt.wait()
+      except checkpoints.CheckpointSaveError as e:
+        logging.error('%s', e)
+      last = ckpt.last_good_step()
       where = (f'the last good checkpoint is step {last} at {ckpt.path(last)}' if last is not None
                else 'no checkpoint was written yet')
       raise FloatingPointError(
@@ -231,9 +240,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str):
   finally:
     stop.restore()
     batches.close()
-    ckpt.wait()
-    ckpt.close()
     writer.close()
+    ckpt.close()  # waits for the save in flight; CheckpointSaveError if the disk refused it
   return state
 
 

@@ -205,8 +205,12 @@ def load_paired_folder(root, split, size, channels=3):
     raise FileNotFoundError(f'paired_folder: no images under {folder!r}.')
   a, b = [], []
   for path in paths:
-    with Image.open(path) as im:
-      array = np.asarray(im.convert('L' if channels == 1 else 'RGB'))
+    try:
+      with Image.open(path) as im:
+        array = np.asarray(im.convert('L' if channels == 1 else 'RGB'))
+    except Exception as e:  # PIL raises several types for truncated or non-image files
+      raise ValueError(f'paired_folder: cannot read image {path}: {e}. Remove or replace the '
+                       'file.') from e
     array = array.reshape(array.shape[:2] + (channels,))
     half = array.shape[1] // 2
     if half == 0 or array.shape[1] % 2:
