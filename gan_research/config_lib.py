@@ -112,12 +112,12 @@ def validate(config):
 def _check_penalty_sees_independent_examples(config):
   # R1 and WGAN-GP take the gradient of D's summed logits as each example's own gradient, which
   # only holds when D treats the examples of a batch independently (objectives._input_gradients).
-  if config.get('penalty', 'none') == 'none':
+  if config.penalty == 'none':
     return
-  d = config.get('discriminator') or {}
+  d = config.discriminator
   mixing = None
-  if config.get('model') == 'dcgan':
-    norm = d.get('norm', d.get('normalization', 'batch'))  # models.dcgan's default is BatchNorm
+  if config.model == 'dcgan':
+    norm = d.get('norm', 'batch')  # models.dcgan's default is BatchNorm
     if norm == 'batch':
       mixing = ("its BatchNorm (discriminator.norm='batch') normalises each example with "
                 "statistics of the whole batch; use 'spectral' or 'none'")

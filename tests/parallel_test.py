@@ -17,7 +17,7 @@ CHILD = textwrap.dedent('''
     # Spectral norm, not BatchNorm: R1 needs a D that scores examples independently (it still
     # keeps state, its power-iteration vectors, to shard).
     c.generator = dict(latent_dim=8, base_width=4)
-    c.discriminator = dict(base_width=4, normalization='spectral')
+    c.discriminator = dict(base_width=4, norm='spectral')
     c.batch_size, c.d_steps, c.ema_decay = 16, 2, 0.9
     c.penalty, c.penalty_weight = 'r1', 1.0
 
