@@ -63,7 +63,7 @@ def _rebuild_tensor(storage, storage_offset, size, stride, *unused):
   del unused  # requires_grad, backward hooks, metadata: nothing for inference
   size, stride = tuple(size), tuple(stride)
   if not size:
-    return storage[storage_offset].copy()
+    return np.array(storage[storage_offset])
   if 0 in size:
     return np.zeros(size, storage.dtype)
   itemsize = storage.dtype.itemsize
