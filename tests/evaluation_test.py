@@ -88,7 +88,8 @@ def test_inception_score_of_real_digits_is_high(mnist, classifier):
 
 
 def test_extractor_registry_errors(classifier_dir):
-  with pytest.raises(ValueError, match="valid extractors: \\['fid_inception', 'fid_mnist'\\]"):
+  with pytest.raises(ValueError, match=r"valid extractors: \['fid_inception', 'fid_mnist', "
+                                       r"'inception'\]"):
     extractors.get_extractor('vgg16')
   with pytest.raises(ValueError, match='inception_weights'):  # never a silent fallback
     extractors.get_extractor('fid_inception')

@@ -37,9 +37,12 @@ COLUMNS = ('dataset', 'method', 'modes_mean', 'modes_se', 'high_quality_mean',
 # minibatch discrimination and PacGAN; VEEGAN (Srivastava et al. 2017, Table 1) for unrolled GAN,
 # which reports neither standard errors nor reverse KL (None). Architectures differ from ours
 # (G: 4 x 400 ReLU + BatchNorm, D: 3 x 200 maxout-5, 400 epochs of 100k samples), see docs/toys.md.
-# FROM MEMORY, UNVERIFIED: these values were recalled, not read from the papers (the published
-# table is only an image in the authors' repository); check them against the papers before quoting.
-PUBLISHED_NOTE = 'from memory, unverified'
+# The means of the GAN and PacGAN2-4 rows are checked against PacGAN's Table 1 (the image
+# synthetic_data_experiments/results/Table1.png in the authors' repository). Their standard errors,
+# the minibatch rows and the unrolled rows were recalled, not read from a source: check those
+# before quoting them.
+PUBLISHED_NOTE = ('PacGAN Table 1, means of the GAN and PacGAN rows checked; standard errors, '
+                  'minibatch and unrolled rows unverified')
 PUBLISHED = {
     ('ring8', 'gan'): (6.3, 0.5, 0.982, 0.002, 0.45, 0.09),
     ('ring8', 'pacgan2'): (7.9, 0.1, 0.956, 0.020, 0.07, 0.03),
@@ -173,11 +176,11 @@ def write_markdown(path, rows, num_seeds, arch='small'):
   """Ours beside the published rows; `rows` carry the CSV columns plus `steps`."""
   lines = [(f'Ours (arch={arch}): mean ± standard error over {num_seeds} seeds, 2,500 samples per '
             'run. '
-            f'Published ({PUBLISHED_NOTE}): PacGAN Table 1 (unrolled: VEEGAN Table 1, no errors).'),
+            f'Published ({PUBLISHED_NOTE}; unrolled: VEEGAN Table 1, no errors).'),
            '',
-           ('| dataset | method | steps | modes (ours) | modes (published, unverified) | '
-            'high quality (ours) | high quality (published, unverified) | reverse KL (ours) | '
-            'reverse KL (published, unverified) |'),
+           ('| dataset | method | steps | modes (ours) | modes (published) | '
+            'high quality (ours) | high quality (published) | reverse KL (ours) | '
+            'reverse KL (published) |'),
            '|---|---|---|---|---|---|---|---|---|']
   for r in rows:
     pub = PUBLISHED.get((r['dataset'], r['method']), (None,) * 6)

