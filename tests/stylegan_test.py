@@ -232,7 +232,7 @@ def test_lazy_path_length_is_scaled_by_its_interval():
   pl_weight, k = 0.7, 4
   generator, discriminator = tiny_models(8)
   game = games.StyleGAN(generator, discriminator, penalty='none', pl_weight=pl_weight,
-                        pl_every=k, style_mixing_prob=0.0)
+                        g_penalty_every=k, style_mixing_prob=0.0)
   x = jax.random.uniform(jax.random.key(0), (4, 8, 8, 1), minval=-1, maxval=1)
   g_vars, d_vars, extras = game.init(jax.random.key(1), x)
   extras = {**extras, 'pl_mean': jnp.float32(0.5)}
