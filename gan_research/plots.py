@@ -83,3 +83,8 @@ def save_samples(path, samples, source, title=''):
     save_hist1d(path, samples, None if source.centers is None else source.density, title)
   else:
     raise ValueError(f'No picture for samples of shape {samples.shape}.')
+
+
+def blank(like, value=1.0):
+  """An empty (white) tile the size of one image."""
+  return np.full(like.shape[-3:], value, np.float32)

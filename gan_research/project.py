@@ -23,8 +23,7 @@ import numpy as np
 from absl import app, flags
 
 from gan_research.data.images import to_uint8
-from gan_research import plots
-from gan_research.figures import stylegan_common
+from gan_research import plots, trained_stylegan
 from gan_research.projection import load_image, project
 
 _WORKDIR = flags.DEFINE_string('workdir', None, 'StyleGAN training workdir.')
@@ -42,7 +41,7 @@ def main(argv):
   del argv
   if (_TARGET.value is None) == (_TARGET_SEED.value is None):
     raise app.UsageError('Give exactly one of --target=IMAGE and --target_seed=N.')
-  model = stylegan_common.load(_WORKDIR.value, _STEP.value)
+  model = trained_stylegan.load(_WORKDIR.value, _STEP.value)
   shape = model.generator.output_shape
   out_dir = os.path.join(_WORKDIR.value, 'projection')
   os.makedirs(out_dir, exist_ok=True)

@@ -291,7 +291,7 @@ def test_one_train_step_with_all_regularisers():
 def test_projection_recovers_an_image_the_generator_made():
   """Projection (GAN inversion) finds w and noise reproducing G's own image at >= 25 dB PSNR."""
   from gan_research import projection as project
-  from gan_research.figures import stylegan_common
+  from gan_research import trained_stylegan
   config = experiment_config('preset=test,res=16')
   generator, discriminator = models.build(config, (16, 16, 1))
   game = games.build(config, generator, discriminator, source=None, constrain=lambda x: x)
@@ -299,7 +299,7 @@ def test_projection_recovers_an_image_the_generator_made():
   g_vars, _, _ = game.init(jax.random.key(0), x)
   params = g_vars['params']
   w_avg = jnp.mean(game.mapping(params, jax.random.normal(jax.random.key(1), (512, 16)))[:, 0], 0)
-  model = stylegan_common.TrainedGenerator(game, params, w_avg, step=0)
+  model = trained_stylegan.TrainedGenerator(game, params, w_avg, step=0)
   target = model.synthesis(model.mapping(model.z(seed=7)), noise_mode='random',
                            rng=jax.random.key(7))[0]
   start = model.synthesis(model.mapping(model.z(seed=8)), noise_mode='random',

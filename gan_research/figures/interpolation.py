@@ -7,8 +7,7 @@ import os
 
 import numpy as np
 
-from gan_research import plots
-from gan_research.figures import stylegan_common
+from gan_research import plots, trained_stylegan
 
 
 def slerp(a, b, t):
@@ -29,7 +28,7 @@ def lerp(a, b, t):
 
 
 def run(workdir, *, step=None, seed=0, num_samples=None, psi=1.0, num_pairs=4, num_steps=10):
-  model = stylegan_common.load(workdir, step)
+  model = trained_stylegan.load(workdir, step)
   num_steps = num_samples or num_steps
   t = np.linspace(0.0, 1.0, num_steps)
   z0, z1 = np.asarray(model.z(seed, num_pairs)), np.asarray(model.z(seed + 1, num_pairs))

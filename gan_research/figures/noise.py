@@ -9,12 +9,11 @@ import os
 import jax
 import numpy as np
 
-from gan_research import plots
-from gan_research.figures import stylegan_common
+from gan_research import plots, trained_stylegan
 
 
 def run(workdir, *, step=None, seed=0, num_samples=None, psi=1.0, num_rows=4, num_draws=32):
-  model = stylegan_common.load(workdir, step)
+  model = trained_stylegan.load(workdir, step)
   shown = num_samples or 6
   ws = np.asarray(model.mapping(model.z(seed, num_rows), psi))
   rows = []

@@ -9,8 +9,7 @@ import os
 
 import numpy as np
 
-from gan_research import plots
-from gan_research.figures import stylegan_common
+from gan_research import plots, trained_stylegan
 
 
 def layer_resolution(index, resolution):
@@ -29,14 +28,14 @@ def bands(num_ws, resolution):
 
 
 def run(workdir, *, step=None, seed=0, num_samples=None, psi=1.0, rows_per_band=2):
-  model = stylegan_common.load(workdir, step)
+  model = trained_stylegan.load(workdir, step)
   num_a = num_samples or 5
   num_b = 3 * rows_per_band
   ws_a = model.mapping(model.z(seed, num_a), psi)
   ws_b = model.mapping(model.z(seed + 1, num_b), psi)
   images_a = model.synthesis(ws_a)
   images_b = model.synthesis(ws_b)
-  tiles = [stylegan_common.blank(images_a[0])] + list(images_a)
+  tiles = [plots.blank(images_a[0])] + list(images_a)
   resolution = model.generator.output_shape[0]
   for band, (name, layers) in enumerate(bands(model.num_ws, resolution).items()):
     for r in range(rows_per_band):

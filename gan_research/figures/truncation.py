@@ -8,14 +8,13 @@ import os
 
 import numpy as np
 
-from gan_research import plots
-from gan_research.figures import stylegan_common
+from gan_research import plots, trained_stylegan
 
 PSIS = (1.0, 0.7, 0.5, 0.0, -0.5, -1.0)
 
 
 def run(workdir, *, step=None, seed=0, num_samples=None, psis=PSIS):
-  model = stylegan_common.load(workdir, step)
+  model = trained_stylegan.load(workdir, step)
   rows = num_samples or 6
   z = model.z(seed, rows)
   columns = [model.synthesis(model.mapping(z, psi)) for psi in psis]

@@ -1,4 +1,4 @@
-"""What the StyleGAN figures and the projector share: a trained generator and its controls."""
+"""A trained StyleGAN generator and its controls, for the figures and the projector (project.py)."""
 import dataclasses
 import functools
 from typing import Any
@@ -57,8 +57,3 @@ def load(workdir, step=None) -> TrainedGenerator:
   params = state.sampling_params
   return TrainedGenerator(experiment.game, jax.device_get(params),
                           jax.device_get(state.extras['w_avg']), int(state.step))
-
-
-def blank(like, value=1.0):
-  """An empty (white) tile the size of one image."""
-  return np.full(like.shape[-3:], value, np.float32)
