@@ -81,7 +81,7 @@ def dataset_images(name, num=None, data_dir=None, split='test', image_size=None)
   if image_size is not None:
     config.image_size = image_size
   source = data.get_source(config, split=split)
-  if not hasattr(source, 'images'):
+  if source.images is None:
     raise ValueError(f'Dataset {name!r} is not an image dataset.')
   return source.images[:num]
 

@@ -199,7 +199,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str):
       means = {k: float(np.mean([m[k] for _, m in history])) for k in history[0][1]}
       if window_start is not None and window_steps:
         means['steps_per_sec'] = window_steps / (time.perf_counter() - window_start)
-      writer.write(step, means)
+      writer.write(step, means, echo=False)
       if is_main:
         logging.info('%s', progress_line(step, total, means))
     pending, window_start, window_steps = [], time.perf_counter(), 0

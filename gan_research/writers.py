@@ -27,7 +27,9 @@ class MetricWriter:
       purge = None if start_step is None else int(start_step) + 1
       self._tb = SummaryWriter(workdir, purge_step=purge)
 
-  def write(self, step: int, metrics: dict):
+  def write(self, step: int, metrics: dict, echo: bool = True):
+    """Appends a row to metrics.jsonl and TensorBoard; `echo` also prints it (the trainer's
+    own rows are shown by its progress line instead, so each log step prints one line)."""
     if not self.enabled:
       return
     values = {k: float(v) for k, v in metrics.items()}
@@ -36,8 +38,9 @@ class MetricWriter:
     for name, value in values.items():
       self._tb.add_scalar(name, value, step)
     self._tb.flush()
-    shown = ', '.join(f'{k}={v:.4g}' for k, v in values.items())
-    print(f'[{step}] {shown}', flush=True)  # the progress line, on stdout
+    if echo:
+      shown = ', '.join(f'{k}={v:.4g}' for k, v in values.items())
+      print(f'[{step}] {shown}', flush=True)
 
   def close(self):
     if self._tb is not None:

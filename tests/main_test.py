@@ -65,7 +65,8 @@ def test_toy_run_and_figures_from_the_command_line(tmp_path):
                 f'--workdir={tmp_path}', '--config.num_train_steps=20',
                 '--config.log_every_steps=10', '--config.evals.modes.num_samples=500')
   assert run.returncode == 0, run.stderr[-3000:]
-  assert '[20] ' in run.stdout and 'modes/captured' in run.stdout  # progress + mode figures
+  assert 'step 20/20 (100%)' in run.stderr  # the progress line (absl logging, on stderr)
+  assert '[20] modes/captured=' in run.stdout  # the evaluator's row, printed
   for name in ('samples', 'scatter2d'):
     fig = _python('-m', 'gan_research.figures', name, f'--workdir={tmp_path}')
     assert fig.returncode == 0, fig.stderr[-3000:]
