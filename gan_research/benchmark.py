@@ -113,7 +113,7 @@ def benchmark(config, windows, window_steps, warmup_steps, reference=None):
       'peak_memory_bytes': memory.get('peak_bytes_in_use'),
       'jax_version': jax.__version__,
       # XLA's and PyTorch's CPU kernels differ most by vector width: AVX2 and AVX-512 machines
-      # of the same size gave opposite ours/PyTorch ratios (README, Speed).
+      # of the same size gave opposite ours/PyTorch ratios (docs/performance.md).
       'host_cpu': host_cpu(),
   }
   if reference is not None:

@@ -3,11 +3,9 @@
 `config.cpu_conv_backend` picks the kernels XLA:CPU runs convolutions with:
   'ynnpack'  jaxlib's default (0.10.2): dots and convolutions both go to YNNPACK.
   'xla'      dots stay on YNNPACK, convolutions run on XLA's own CPU kernels.
-Measured on a 2-core AVX2 CPU (README, "Speed"): 'xla' is faster for the DCGAN's stride-2 4x4
-layers (a 32x32x64 -> 16x16x128 forward: 24-29 vs 31-53 ms in alternating runs), 'ynnpack' for
-StyleGAN's 3x3 layers (the whole StyleGAN step: 0.86 vs 0.55 steps/s). Other backends (GPU,
-TPU) ignore the setting. Both compute the same function, up to float rounding. On a 2-core
-AVX-512 CPU 'xla' was faster for the DCGAN too (a 64x64 step: 1,188 vs 1,643 ms).
+'xla' is faster for the DCGAN's stride-2 4x4 layers (on 2-core AVX2 and AVX-512 CPUs), 'ynnpack'
+for StyleGAN's 3x3 layers (on a 2-core AVX2 CPU); the figures are in docs/performance.md. Other
+backends (GPU, TPU) ignore the setting. Both compute the same function, up to float rounding.
 """
 import functools
 

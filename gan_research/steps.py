@@ -90,8 +90,8 @@ def make_train_step(game, tx_g, tx_d, *, d_steps: int, penalty_every: int = 1,
     g_rng = jax.random.fold_in(rng, 1)
 
     # A Python loop, not lax.scan: XLA:CPU (jaxlib 0.10.2) runs the weight-gradient
-    # convolutions of a D update placed in a loop body (even a one-trip scan) 40-180x slower
-    # than the same update outside one (README, Speed). d_steps is small (1, or 5 for WGAN).
+    # convolutions of a D update placed in a loop body (even a one-trip scan) far slower than
+    # the same update outside one (docs/performance.md). d_steps is small (1, or 5 for WGAN).
     d, extras, d_metrics = state.d, state.extras, []
     for j in range(d_steps):
       real = jax.tree.map(lambda x: x[j], batch)  # pylint: disable=cell-var-from-loop

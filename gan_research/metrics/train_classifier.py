@@ -9,10 +9,10 @@ Expected: test accuracy 0.983 / 0.988 / 0.990 / 0.991 / 0.992 after epochs 1 / 2
           test images 9.84. Writes OUT/params (Orbax) and OUT/classifier.json (architecture, input
           size, test accuracy, training settings).
 
-Why 10 epochs: the accuracy plateaus from epoch 6; 3 epochs (the default until 2026-11-25) stop at
+Why 10 epochs: the accuracy plateaus from epoch 6; 3 epochs (the earlier default) stop at
 99.0-99.1%, on the >= 99% that the metrics need, and score the test set IS 9.60-9.63. The IS of
-generated digits depends on how sure the classifier is (README, Sample quality), so a paper's MNIST
-IS is only comparable when it names its classifier: classifier.json records the training settings.
+generated digits depends on how sure the classifier is (docs/dcgan.md), so a paper's MNIST IS is
+only comparable when it names its classifier: classifier.json records the training settings.
 
 Adam with a cosine learning-rate decay and no augmentation: the decay alone takes this CNN past
 99% test accuracy in a few epochs (the Flax MNIST example needs 10 epochs of constant-rate SGD).

@@ -48,8 +48,8 @@ def conv_layer(conv_impl: str, features, kernel, stride, pad, use_bias, dtype,
 
   conv_impl (layers.CONV_IMPLS) 'custom_vjp' gives strided convolutions the hand-written
   backward `backward` of ops/conv.py ('im2col' or 'conv'); stride-1 convolutions stay flax's,
-  whose gradients XLA:CPU runs well (the im2col form of the 7x7 layers was 4.5x slower to
-  differentiate and 4x slower to compile, measured on the 32x32 generator).
+  whose gradients XLA:CPU runs well (the im2col form of the 7x7 layers was slower both to
+  differentiate and to compile; docs/cyclegan.md, docs/performance.md).
   """
   kwargs = dict(strides=(stride, stride), padding=((pad, pad), (pad, pad)), use_bias=use_bias,
                 kernel_init=layers.dcgan_init(), dtype=dtype)

@@ -44,11 +44,12 @@ class Generator(nn.Module):
   latent_distribution: str = 'normal'
   base_width: int = 64  # width of the last hidden layer; doubles towards the input (ngf)
   # layers.CONV_IMPLS: 'custom_vjp' differentiates the transposed convolutions with the
-  # hand-written gradients of ops/conv_transpose.py (XLA:CPU runs the autodiff weight gradient of
-  # flax.linen.ConvTranspose, 'lax', at 1-3 GFLOP/s); 'auto' picks it on CPU only.
+  # hand-written gradients of ops/conv_transpose.py (XLA:CPU, jaxlib 0.10.2, runs the autodiff
+  # weight gradient of flax.linen.ConvTranspose, 'lax', far slower than an ordinary convolution;
+  # docs/performance.md); 'auto' picks it on CPU only.
   conv_impl: str = 'auto'
   # How 'custom_vjp' differentiates: 'im2col' or 'conv' (ops/conv_transpose.py); the faster one
-  # depends on config.cpu_conv_backend (README, Speed).
+  # depends on config.cpu_conv_backend (docs/performance.md).
   conv_backward: str = conv_transpose.DEFAULT_BACKWARD
   dtype: Any = jnp.float32  # computation dtype (config.compute_dtype); parameters stay float32
 
@@ -79,7 +80,7 @@ class Discriminator(nn.Module):
   # ops/conv.py, 'lax' is flax.linen.Conv; 'auto' picks 'custom_vjp' on CPU only.
   conv_impl: str = 'auto'
   # How 'custom_vjp' differentiates: 'im2col' or 'conv' (ops/conv.py); the faster one depends on
-  # config.cpu_conv_backend (README, Speed).
+  # config.cpu_conv_backend (docs/performance.md).
   conv_backward: str = conv.DEFAULT_BACKWARD
   # 'batch': BatchNorm on every layer but the first (DCGAN); 'spectral': every weight divided by
   # its largest singular value, one power iteration per training call, the vectors kept in

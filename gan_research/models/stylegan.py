@@ -70,8 +70,8 @@ def channels_at(resolution: int, channel_base: int, channel_max: int) -> int:
 
 # ----------------------------------------------------------------------------------------------
 # Resampling with the [1, 3, 3, 1] filter (separable, zero padding as upfirdn2d), written as
-# shifted adds: on XLA:CPU their gradients ran 17-88x faster than the same filter as depthwise
-# convolutions (32x16x16x64: upsampling 35 ms vs 3.1 s, downsampling 11 vs 606 ms).
+# shifted adds: XLA:CPU (jaxlib 0.10.2) runs their gradients far faster than those of the same
+# filter as depthwise convolutions (docs/performance.md).
 
 def _shift(x, offset, axis):
   """x shifted by `offset` along axis with zeros coming in: out[i] = x[i - offset]."""
@@ -146,8 +146,8 @@ class EqualDense(nn.Module):
 
 def _conv(x, kernel, stride=1):
   """3x3 / 1x1 convolution with 'same' padding (stride 2: pixels 2i-1 .. 2i+1 of the blurred
-  input), through ops.conv: its im2col backward ran 2x faster than lax's on XLA:CPU (3x3,
-  64 -> 64 channels at 32x32, batch 32: 1.3 vs 2.6 s for both gradients on a loaded machine)."""
+  input), through ops.conv: its im2col backward is faster than lax's on XLA:CPU (jaxlib 0.10.2)
+  for StyleGAN's 3x3 layers (docs/performance.md)."""
   k = kernel.shape[0]
   pad = ((k // 2, (k - 1) // 2),) * 2
   return fast_conv.conv2d(x, kernel, (stride, stride), pad)

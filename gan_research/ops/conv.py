@@ -2,20 +2,20 @@
 
 The forward pass is `lax.conv_general_dilated`. Autodiff would differentiate it into a
 window-dilated convolution for the kernel gradient, which XLA:CPU's default (YNNPACK) kernels
-ran at 1.9-7 GFLOP/s on the DCGAN discriminator's layers (batch 64). Two backward passes, the
-same values:
+in jaxlib 0.10.2 run far slower than ordinary convolutions on the DCGAN discriminator's layers.
+Two backward passes, the same values:
 
   'im2col'  differentiates the function written as im2col: the k*k strided slices of the padded
             input concatenated into patches and one matmul with the kernel. The kernel gradient
             is patches^T @ g (a matmul), the input gradient (g @ kernel^T) scattered back through
-            the slices (pads and adds): 1.3-6x faster than lax's backward on those layers with
-            the default kernels (benchmarks/transposed_conv_layers.py --conv).
+            the slices (pads and adds): faster than lax's backward on those layers with the
+            default kernels (benchmarks/transposed_conv_layers.py --conv).
   'conv'    the input gradient as the transposed convolution of g (ops/conv_transpose.py's
             sub-pixel form: stride-1 convolutions, no scatter) and the kernel gradient as one
             convolution of the padded input with g dilated by the stride. With XLA's own
-            convolution kernels (config.cpu_conv_backend='xla') it took the DCGAN
-            discriminator's 32x32x64 -> 16x16x128 layer from 237-252 ms (im2col) to 101-119 ms
-            for both gradients, batch 64 (README, Speed).
+            convolution kernels (config.cpu_conv_backend='xla') it computes both gradients of
+            the DCGAN discriminator's layers faster than 'im2col'.
+The figures are in docs/performance.md.
 """
 import functools
 from typing import Any, Callable, Sequence, Tuple

@@ -2,10 +2,10 @@
 
 `jax.lax.conv_transpose` (and so `flax.linen.ConvTranspose`) is a convolution of the input dilated
 by the stride ("lhs dilation"). Its autodiff weight gradient is another lhs-dilated convolution,
-which XLA:CPU runs at 2-3 GFLOP/s, against 30-100 GFLOP/s for ordinary convolutions. Here the same
-function is written as the adjoint of a strided convolution, with a `jax.custom_vjp` whose
-gradients are ordinary convolutions, and a forward pass chosen by measurement
-(benchmarks/transposed_conv_layers.py).
+which XLA:CPU (jaxlib 0.10.2) runs far slower than ordinary convolutions (docs/performance.md).
+Here the same function is written as the adjoint of a strided convolution, with a
+`jax.custom_vjp` whose gradients are ordinary convolutions, and a forward pass chosen by
+measurement (benchmarks/transposed_conv_layers.py).
 
 Notation, per spatial dimension (the two dimensions are independent): input length n, kernel
 size k, stride s and the padding (pa, pb) that lax.conv_transpose gives the dilated input, so
@@ -33,8 +33,8 @@ _NHWC = ('NHWC', 'HWIO', 'NHWC')
 FORWARD_METHODS = ('auto', 'subpixel', 'subpixel_fused', 'lhs_dilated')
 DEFAULT_FORWARD = 'auto'
 # 'auto': the fused form when the output has few channels (then the per-phase convolutions of
-# 'subpixel' are too thin to run well: 12 vs 17 GFLOP/s on the 32x32x64 -> 64x64x3 layer), else
-# 'subpixel' (within noise of the fused form on the wider DCGAN layers, and no extra rows).
+# 'subpixel' are too thin to run well on XLA:CPU; docs/performance.md), else 'subpixel' (within
+# noise of the fused form on the wider DCGAN layers, and no extra rows).
 _AUTO_FUSED_BELOW_FEATURES = 16
 BACKWARD_METHODS = ('im2col', 'conv')
 DEFAULT_BACKWARD = 'im2col'
