@@ -1,5 +1,7 @@
 """The game contract: one `build` for every game, settings from config.game_kw, the declared
 capabilities, and `grad_into_generator` (what the unrolled G loss relies on)."""
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -82,6 +84,7 @@ def test_every_game_keeps_the_contract_and_honours_grad_into_generator(name):
   (g_params, g_state), (d_params, d_state), extras = _variables(game, batch)
   rng, regularize = jax.random.key(2), jnp.asarray(True)
 
+  @functools.partial(jax.jit, static_argnums=1)  # one compile, not op-by-op dispatch
   def d_loss_and_g_grad(g_params, grad_into_generator):
     d_loss = lambda g_params: game.d_loss(d_params, d_state, g_params, g_state, extras, batch,
                                           rng, regularize, grad_into_generator)
