@@ -1,4 +1,4 @@
-"""Shared test set-up: where ../shared/ data lives, a synthetic MNIST, a compilation cache.
+"""Shared test set-up: where ../shared/ data lives, a synthetic MNIST, one compilation cache.
 
 Tests that check the real digits (the data loader, classifiers, evaluators) take `mnist_dir`;
 tests that only need MNIST-shaped data (training, resuming, compiler and dtype options, sharding)
@@ -6,6 +6,8 @@ take `synthetic_mnist_dir`, written in their tmp_path.
 """
 import gzip
 import os
+import shutil
+import tempfile
 
 import numpy as np
 import pytest
@@ -13,6 +15,7 @@ import pytest
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHARED = os.environ.get('GAN_RESEARCH_SHARED', os.path.join(os.path.dirname(REPO), 'shared'))
 MNIST_DIR = os.path.join(SHARED, 'data', 'mnist')
+_CACHE_KEY = pytest.StashKey[str]()
 
 
 @pytest.fixture
@@ -62,10 +65,20 @@ def synthetic_mnist_dir(tmp_path):
   return write_synthetic_mnist(tmp_path / 'synthetic_mnist')
 
 
-@pytest.fixture(scope='session', autouse=True)
-def compilation_cache(tmp_path_factory):
-  """Tests compile the same train steps several times (resume, sharding): cache them on disk."""
-  import jax
-  jax.config.update('jax_compilation_cache_dir', str(tmp_path_factory.mktemp('jax_cache')))
-  jax.config.update('jax_persistent_cache_min_compile_time_secs', 0.5)
-  yield
+def pytest_configure(config):
+  """One on-disk compilation cache for the whole run: every xdist worker and every subprocess a
+  test starts (the command-line, preemption, multi-host and multi-device tests) reads and fills
+  the same one, so a train step compiled once is not compiled again in another process. Set in
+  the environment before the workers are spawned, which inherit it; removed when the run ends."""
+  if hasattr(config, 'workerinput') or 'JAX_COMPILATION_CACHE_DIR' in os.environ:
+    return  # an xdist worker (it inherited the variables), or a cache the caller chose
+  config.stash[_CACHE_KEY] = tempfile.mkdtemp(prefix='gan_research_jax_cache_')
+  os.environ['JAX_COMPILATION_CACHE_DIR'] = config.stash[_CACHE_KEY]
+  os.environ['JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS'] = '0.5'
+
+
+def pytest_unconfigure(config):
+  path = config.stash.get(_CACHE_KEY, None)
+  if path:
+    shutil.rmtree(path, ignore_errors=True)
+    os.environ.pop('JAX_COMPILATION_CACHE_DIR', None)
