@@ -28,6 +28,7 @@ Example (121 Monet paintings against 250 photos, 128x128 JPEGs; docs/fid.md has 
 """
 import json
 import os
+import sys
 
 import jax
 import numpy as np
@@ -167,7 +168,10 @@ def main(argv, cli_flags):
   if len(argv) != 3:
     raise app.UsageError('Usage: python -m gan_research.fid A B [--features=inception] '
                          '[--num=N]; A and B are image folders, workdirs or dataset names.')
-  result = compare(argv[1], argv[2], **{key: flag.value for key, flag in cli_flags.items()})
+  try:
+    result = compare(argv[1], argv[2], **{key: flag.value for key, flag in cli_flags.items()})
+  except (FileNotFoundError, ValueError) as error:  # bad input: its message, not a traceback
+    sys.exit(f'gan_research.fid: {error}')
   print(json.dumps(result))
 
 

