@@ -11,6 +11,7 @@ the same dimension share the compile too).
 """
 import copy
 import dataclasses
+import threading
 import time
 
 import jax
@@ -32,9 +33,10 @@ class Mixtures:
   std: np.ndarray
 
   @classmethod
-  def stack(cls, sources):
-    """From data sources with `centers` and `std` (data.synthetic.Mixture), one per run."""
-    k = max(len(s.centers) for s in sources)
+  def stack(cls, sources, num_rows=None):
+    """From data sources with `centers` and `std` (data.synthetic.Mixture), one per run;
+    centers padded to `num_rows` (default: the most modes among them)."""
+    k = max([len(s.centers) for s in sources] + [num_rows or 0])
     dim = sources[0].centers.shape[1]
     centers = np.zeros((len(sources), k, dim), np.float32)
     for i, s in enumerate(sources):
@@ -58,8 +60,10 @@ class ToyRuns:
       mixtures = Mixtures.stack([self.experiment.source] * len(seeds))
     self.mixtures = jax.tree.map(jnp.asarray, dataclasses.asdict(mixtures))
     self._set_seeds(seeds)
-    self._compiled = {}  # shared by with_seeds copies
+    # Shared by with_seeds copies, which other threads may use (the playground's runs).
+    self._compiled = {}
     self._timing = {'compile_seconds': 0.0}
+    self._lock = threading.Lock()
 
   def _set_seeds(self, seeds):
     self.seeds = np.asarray(seeds)
@@ -89,11 +93,12 @@ class ToyRuns:
     return len(self._compiled)
 
   def _compile(self, name, make, *args):
-    if name not in self._compiled:
-      t0 = time.perf_counter()
-      self._compiled[name] = make().lower(*args).compile()
-      self._timing['compile_seconds'] += time.perf_counter() - t0
-    return self._compiled[name]
+    with self._lock:
+      if name not in self._compiled:
+        t0 = time.perf_counter()
+        self._compiled[name] = make().lower(*args).compile()
+        self._timing['compile_seconds'] += time.perf_counter() - t0
+      return self._compiled[name]
 
   def init(self):
     """Stacked initial TrainStates, one per run."""
