@@ -124,7 +124,9 @@ function axes(canvas, xr, yr, y2r) {
   const Y2 = y2r ? (y) => pad.t + h - (y - y2r[0]) / (y2r[1] - y2r[0]) * h : null;
   for (let i = 0; i <= 4; i++) {
     const xv = xr[0] + (xr[1] - xr[0]) * i / 4, yv = yr[0] + (yr[1] - yr[0]) * i / 4;
-    ctx.fillText(fmt(xv), X(xv) - 10, pad.t + h + 16);
+    ctx.textAlign = i === 0 ? 'left' : i === 4 ? 'right' : 'center';
+    ctx.fillText(fmt(xv), X(xv), pad.t + h + 16);
+    ctx.textAlign = 'left';
     ctx.fillText(fmt(yv), 4, Y(yv) + 4);
     if (y2r) ctx.fillText(fmt(y2r[0] + (y2r[1] - y2r[0]) * i / 4), pad.l + w + 4, Y(yv) + 4);
   }
