@@ -116,19 +116,19 @@ def run_in_page(driver, settings: dict, timeout=300):
           'error': driver.find_element(By.ID, 'error').text}
 
 
-_OUT = flags.DEFINE_string('out', 'docs/playground.png', 'Where to write the screenshot.')
-
-
 def main(argv):
   del argv
+  out = flags.FLAGS.out
   with tempfile.TemporaryDirectory() as save_dir, serving(save_dir) as (url, _), \
       chromium() as driver:
     open_page(driver, url)
-    out = run_in_page(driver, {'data': 'bimodal', 'activation': 'tanh', 'steps': 2000})
-    print(out)
-    driver.save_screenshot(_OUT.value)
-  print(f'Wrote {_OUT.value}')
+    print(run_in_page(driver, {'data': 'bimodal', 'activation': 'tanh', 'steps': 2000}))
+    driver.save_screenshot(out)
+  print(f'Wrote {out}')
 
 
 if __name__ == '__main__':
+  # Defined only when run as a program: the tests import this module beside others that define
+  # flags of the same name, which absl refuses.
+  flags.DEFINE_string('out', 'docs/playground.png', 'Where to write the screenshot.')
   app.run(main)
