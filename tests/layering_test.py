@@ -24,6 +24,8 @@ LAYERS = (
     # Programs and tools built on the trainer.
     ('sweeps', 'trained_stylegan', 'evaluate', 'main', 'benchmark', 'fid', 'project'),
     ('figures',),
+    # The interactive page: trains through the sweeps, draws what the toy figures compute.
+    ('playground',),
 )
 LAYER = {name: i for i, names in enumerate(LAYERS) for name in names}
 

@@ -167,7 +167,7 @@ def test_sweeps_train_seeds_in_lock_step_with_packing():
   assert not np.allclose(samples[0], samples[1])  # different seeds, different runs
   np.testing.assert_array_equal(runs.sample(states, 5), samples)  # a sample seed is a pure key
   assert not np.allclose(runs.sample(states, 5, seed=1), samples)
-  assert runs._sample._cache_size() == 1  # one compile served the three calls
+  assert runs.num_compiles == 3  # init, advance, sample: one compile served the three samples
   # Swapping the seeds swaps the runs: each run depends on its own seed only.
   swapped = sweeps.ToyRuns(config, seeds=[1, 0]).train(3, chunk=3)
   np.testing.assert_allclose(np.asarray(states.g.params['Dense_0']['kernel'][::-1]),
@@ -187,7 +187,7 @@ def test_a_sweep_run_is_the_trainers_init_and_step_on_its_batches():
   step = jax.jit(experiment.train_step_fn())
   for s in range(3):
     x = sweeps.sample_mixture(jax.random.fold_in(runs._data_keys[0], s), m['centers'][0],
-                              m['weights'][0], m['std'][0], (2, 8))
+                              m['num_modes'][0], m['std'][0], (2, 8))
     state, _ = step(state, {'x': x}, runs._train_keys[0])
   assert int(swept.step) == int(state.step) == 3
   for a, b in zip(jax.tree.leaves(swept), jax.tree.leaves(state)):
@@ -197,10 +197,16 @@ def test_a_sweep_run_is_the_trainers_init_and_step_on_its_batches():
 def test_mixtures_and_mean_standard_error():
   m = sweeps.Mixtures.stack([toy1d.synthetic.gauss1d(num_modes=k) for k in (1, 3)])
   assert m.centers.shape == (2, 3, 1)
-  np.testing.assert_allclose(m.weights, [[1, 0, 0], [1 / 3, 1 / 3, 1 / 3]])
-  x = sweeps.sample_mixture(jax.random.key(0), jnp.asarray(m.centers[0]),
-                              jnp.asarray(m.weights[0]), 0.5, (2000,))
+  assert m.num_modes.tolist() == [1, 3]
+  x = sweeps.sample_mixture(jax.random.key(0), jnp.asarray(m.centers[0]), m.num_modes[0], 0.5,
+                            (2000,))
   assert abs(float(x.mean())) < 0.05 and abs(float(x.std()) - 0.5) < 0.03  # only mode 0 used
+  # Padding changes no draw: the 2-mode mixture padded to 3 rows gives its unpadded batches.
+  two = toy1d.synthetic.gauss1d(num_modes=2).centers
+  padded = np.concatenate([two, [[9.0]]])
+  np.testing.assert_array_equal(
+      sweeps.sample_mixture(jax.random.key(5), jnp.asarray(padded), 2, 0.5, (64,)),
+      sweeps.sample_mixture(jax.random.key(5), jnp.asarray(two), 2, 0.5, (64,)))
   mean, se = sweeps.mean_and_standard_error([[1.0, 8], [3.0, 8]])
   np.testing.assert_allclose(mean, [2.0, 8.0])
   np.testing.assert_allclose(se, [1.0, 0.0])  # std (ddof=1) sqrt(2) / sqrt(2)

@@ -4,7 +4,14 @@ ring8: 8 modes evenly spaced on the unit circle, std 0.01 (PacGAN, Lin et al. 20
 grid25: 25 modes on {-4, -2, 0, 2, 4}^2, std 0.05 (PacGAN; VEEGAN, Srivastava et al. 2017).
 gauss1d: 1, 2 or 3 modes on the line (`num_modes`), spread over [-4, 4].
 Samples are a pure function of (seed, step), so a resumed run sees the batches it would have seen.
+The trainer's batches (`Mixture.get_batch`) and the toy sweeps' (gan_research.sweeps, inside their
+compiled scan) come from one sampler, `sample_mixture`, under one key, `batch_key(seed, step)`: a
+run of the sweeps or of the interactive playground is the run `main` trains from the same config.
 """
+import functools
+
+import jax
+import jax.numpy as jnp
 import numpy as np
 
 from gan_research.data.source import Source
@@ -22,11 +29,6 @@ class Mixture(Source):
     self.seed = seed
     self.example_shape = self.centers.shape[1:]
 
-  def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
-    modes = rng.integers(0, len(self.centers), n)
-    noise = rng.standard_normal((n,) + self.example_shape).astype(np.float32)
-    return self.centers[modes] + self.std * noise
-
   def density(self, x):
     """p(x) for 1-D mixtures, x of shape [N]; for plots and the optimal discriminator."""
     if self.centers.shape[1] != 1:
@@ -36,11 +38,37 @@ class Mixture(Source):
 
   def get_batch(self, step, *, d_steps, batch_size, process_index=0, process_count=1):
     # Draw the global batch and keep this process's slice: every process count sees the same data.
-    rng = np.random.default_rng((self.seed, step))
-    batch = self.sample(rng, d_steps * batch_size).reshape(
-        (d_steps, batch_size) + self.example_shape)
+    batch = np.asarray(_sample_batch(batch_key(data_key(self.seed), step), self.centers,
+                                     len(self.centers), self.std, (d_steps, batch_size)))
     local = batch_size // process_count
     return {'x': batch[:, process_index * local:(process_index + 1) * local]}
+
+
+def data_key(seed):
+  """The root key of a run's data stream (the sweeps derive their init and train keys from the
+  same `jax.random.key(seed)` with 0 and 1, as train.py does)."""
+  return jax.random.fold_in(jax.random.key(seed), 2)
+
+
+def batch_key(key, step):
+  """The key of the batch of `step` (0-based: the batch of the update that makes it step + 1)."""
+  return jax.random.fold_in(key, step)
+
+
+def sample_mixture(rng, centers, num_modes, std, shape):
+  """Samples [*shape, D] of an equal-weight mixture of the first `num_modes` rows of centers
+  [K, D] (jax; rows past num_modes are padding, so mixtures of different K can be stacked and
+  vmapped). The mode is uniform over the real ones (randint with a traced bound), so padding
+  does not change the draws: a mixture gives the same batches padded or not."""
+  mode_rng, noise_rng = jax.random.split(rng)
+  modes = jax.random.randint(mode_rng, shape, 0, num_modes)
+  noise = jax.random.normal(noise_rng, shape + centers.shape[1:])
+  return centers[modes] + std * noise
+
+
+@functools.partial(jax.jit, static_argnums=4)
+def _sample_batch(rng, centers, num_modes, std, shape):
+  return sample_mixture(rng, jnp.asarray(centers), num_modes, std, shape)
 
 
 def ring8(seed=0, std=0.01, radius=1.0):

@@ -3,7 +3,8 @@ generator whose hidden activation is relu, relu6, sigmoid, softplus or tanh.
 
 python -m gan_research.figures toy1d --workdir=DIR [--options=num_steps=3000,minibatch=true]
 writes DIR/figures/toy1d.png (rows: number of modes; columns: activation; histogram of G's samples
-over the data density) and DIR/toy1d.md / DIR/toy1d.csv (modes covered per run). One compile per
+over the data density), DIR/toy1d.md / DIR/toy1d.csv (modes covered per run) and
+DIR/toy1d_samples.npz (each run's samples, keyed 'K/ACTIVATION'). One compile per
 activation serves the three mixtures (vmap over runs; the mixture is an input of the compiled
 scan). `minibatch=true` gives D a minibatch-discrimination layer (Salimans et al. 2016).
 """
@@ -89,6 +90,8 @@ def run(workdir, *, step=None, seed=0, num_samples=5000, num_steps=3000, minibat
   with open(os.path.join(workdir, 'toy1d.md'), 'w') as f:
     f.write('\n'.join(lines) + '\n')
   print('\n'.join(lines))
+  np.savez_compressed(os.path.join(workdir, 'toy1d_samples.npz'),
+                      **{f'{k}/{a}': grid[k, a][0] for k, a in grid})
   path = os.path.join(workdir, 'figures', 'toy1d.png')
   toy_plots.save_density_grid(path, grid, NUM_MODES, activations,
                               title=f'{num_steps} steps' + (', minibatch D' if minibatch else ''))
