@@ -41,7 +41,7 @@ def get_config(arg=None):
   c.discriminator = {'width': 16 if mnist else 32, 'num_stages': 2 if mnist else 4,
                      'dense_width': 256, 'norm': 'batch'}
   c.batch_size = 16 if mnist else 8
-  c.num_train_steps = arg.steps or (2000 if mnist else 300)
+  c.num_train_steps = arg.steps or (2000 if mnist else 200)
   # The paper's Adam(1e-4, b1 0.9) over 10^6 steps; twice the rate for a run of thousands.
   c.optimizer_g = config_lib.adam(2e-4, 0.9, 0.999)
   c.optimizer_d = config_lib.adam(2e-4, 0.9, 0.999)
