@@ -426,7 +426,7 @@ def test_translation_evaluator_refuses_a_game_that_does_not_translate():
     test = {'x': np.zeros((2, 4, 4, 1), np.uint8), 'y': np.zeros((2, 4, 4, 1), np.uint8)}
 
   assert [name for name, game in sorted(games.GAMES.items()) if game.translates] == [
-      'cyclegan', 'pix2pix']
+      'cyclegan', 'pix2pix', 'superres']
   experiment = types.SimpleNamespace(game=games.GAMES['unconditional'],
                                      config=config_lib.base_config())
   ctx = metrics.EvalContext(experiment, None, None, jax.random.key(0))

@@ -181,6 +181,8 @@ REGISTERED = {
     'cycle_gan/<name>': dict(dataset='cycle_gan/fake', image_size=8),
     'inverted_mnist': dict(image_size=28, data_dir=_write_mnist),
     'paired_folder': dict(image_size=8, data_dir=_paired_folder),
+    'superres_mnist': dict(image_size=28, data_dir=_write_mnist),
+    'superres_folder': dict(image_size=8, data=dict(held_out=1), data_dir=_image_folder),
 }
 
 
@@ -200,8 +202,12 @@ def test_every_source_declares_the_contract_fields(name, tmp_path, monkeypatch):
   shape = tuple(source.example_shape)
   batch = source.get_batch(1, d_steps=2, batch_size=4)
   assert set(batch) == ({'x', 'y'} if source.test is not None else {'x'})
-  for value in batch.values():
-    assert value.dtype == np.float32 and value.shape == (2, 4) + shape
+  # A super-resolution source's inputs are `scale` times smaller than its examples.
+  shapes = {'x': shape, 'y': shape}
+  if source.scale is not None:
+    shapes['x'] = (shape[0] // source.scale, shape[1] // source.scale) + shape[2:]
+  for key, value in batch.items():
+    assert value.dtype == np.float32 and value.shape == (2, 4) + shapes[key]
   # Each optional field is None or what source.Source's docstring says it is.
   if source.images is not None:
     assert source.images.dtype == np.uint8 and source.images.shape[1:] == shape
@@ -210,8 +216,8 @@ def test_every_source_declares_the_contract_fields(name, tmp_path, monkeypatch):
     assert np.issubdtype(source.labels.dtype, np.integer)
   if source.test is not None:
     assert set(source.test) == {'x', 'y'}
-    for split in source.test.values():
-      assert split.dtype == np.uint8 and split.shape[1:] == shape
+    for key, split in source.test.items():
+      assert split.dtype == np.uint8 and split.shape[1:] == shapes[key]
     np.testing.assert_array_equal(source.fixed_inputs(2)['y'],
                                   images.to_float(source.test['y'][:2]))
   else:
@@ -227,10 +233,13 @@ def test_every_source_declares_the_contract_fields(name, tmp_path, monkeypatch):
     with pytest.raises(ValueError, match='1-D mixtures'):
       source.density(np.zeros(3))
   # What each kind of dataset must offer: later sources plug into these without new probes.
+  assert (source.scale is not None) == (name in data.superres.DATASETS)
   if name in ('ring8', 'grid25', 'gauss1d'):
     assert source.centers is not None and source.images is None and source.test is None
   elif data.translation.is_translation_dataset(config.dataset):
     assert source.test is not None and source.images is None
+  elif name in data.superres.DATASETS:
+    assert source.test is not None and source.images is not None and source.scale >= 2
   else:
     assert source.images is not None and source.test is None
     assert (source.labels is not None) == (name in ('mnist', 'tfds:<name>'))

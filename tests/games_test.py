@@ -28,6 +28,9 @@ TINY = {
     'pix2pix': ((8, 8, 1), dict(
         model='pix2pix', generator={'base_width': 1, 'conv_impl': 'lax'},
         discriminator={'base_width': 1, 'num_layers': 1, 'conv_impl': 'lax'})),
+    'superres': ((8, 8, 1), dict(
+        model='srgan', generator={'scale': 2, 'width': 4, 'num_blocks': 1},
+        discriminator={'width': 4, 'num_stages': 1, 'dense_width': 4, 'conv_impl': 'lax'})),
 }
 # StyleGAN's d_loss is Unconditional's (on style-mixed fakes), and its train step runs in
 # stylegan_test; tracing it here would add tens of CPU seconds and test no other code.
@@ -36,8 +39,16 @@ TRACED = sorted(set(games.GAMES) - {'stylegan'})
 
 class _TwoDomains:
   """The part of a two-domain source the games read: its held-out pairs."""
+  scale = None
   test = {'x': np.arange(2 * 64, dtype=np.uint8).reshape(2, 8, 8, 1),
           'y': np.arange(2 * 64, dtype=np.uint8)[::-1].reshape(2, 8, 8, 1)}
+
+
+class _SuperRes:
+  """The same for super-resolution: inputs half the size of their answers."""
+  scale = 2
+  test = {'x': np.arange(2 * 16, dtype=np.uint8).reshape(2, 4, 4, 1),
+          'y': np.arange(2 * 64, dtype=np.uint8).reshape(2, 8, 8, 1)}
 
 
 def _config(name, **game_kw):
@@ -50,9 +61,12 @@ def _config(name, **game_kw):
 def _build(config):
   shape = TINY[config.game][0]
   generator, discriminator = models.build(config, shape)
-  game = games.build(config, generator, discriminator, source=_TwoDomains(),
-                     constrain=lambda x: x)
+  superres = config.game == 'superres'
+  game = games.build(config, generator, discriminator,
+                     source=_SuperRes() if superres else _TwoDomains(), constrain=lambda x: x)
   x = jax.random.uniform(jax.random.key(0), (2,) + shape, minval=-1, maxval=1)
+  if superres:
+    return game, {'x': x[:, ::2, ::2], 'y': x}
   batch = {'x': x, 'y': -x} if game.translates else {'x': x}
   return game, batch
 
@@ -62,7 +76,8 @@ def test_every_registered_game_has_a_tiny_version():
 
 
 def _variables(game, batch):
-  g_vars, d_vars, extras = game.init(jax.random.key(1), batch['x'])
+  # The trainer initialises with data of the source's example_shape: 'y' of paired sources.
+  g_vars, d_vars, extras = game.init(jax.random.key(1), batch.get('y', batch['x']))
   split = lambda v: (v['params'], {k: c for k, c in v.items() if k != 'params'})
   return split(g_vars), split(d_vars), extras
 

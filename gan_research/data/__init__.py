@@ -6,12 +6,12 @@ Every source derives from `source.Source`, which states the contract once: `exam
 plus the optional capabilities (`images`, `labels`, `test`, `centers`, `std`, `density`) that a
 source declares or leaves at their defaults.
 """
-from gan_research.data import images, synthetic, translation
+from gan_research.data import images, superres, synthetic, translation
 from gan_research.data.source import Source
 
 SYNTHETIC = {'ring8': synthetic.ring8, 'grid25': synthetic.grid25, 'gauss1d': synthetic.gauss1d}
 IMAGES = ('mnist', 'image_folder', 'tfds:<name>')
-DATASETS = tuple(SYNTHETIC) + IMAGES + translation.DATASETS
+DATASETS = tuple(SYNTHETIC) + IMAGES + translation.DATASETS + superres.DATASETS
 
 
 def get_source(config, split: str = 'train'):
@@ -24,6 +24,8 @@ def get_source(config, split: str = 'train'):
       raise ValueError(f'config.data does not fit dataset {name!r}: {e}') from e
   if translation.is_translation_dataset(name):  # two domains: batches {'x': ..., 'y': ...}
     return translation.get_source(config, split)
+  if name in superres.DATASETS:  # pairs {'x': low resolution, 'y': high resolution}
+    return superres.get_source(config, split)
   labels = None
   if name == 'mnist' and images.has_mnist_idx(config.data_dir):
     array, labels = images.load_mnist_idx(config.data_dir, split)

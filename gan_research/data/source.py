@@ -17,7 +17,8 @@ class Source(abc.ABC):
     example_shape   shape of one training example: (H, W, C) for images, (D,) for vectors.
     get_batch(step, *, d_steps, batch_size, process_index=0, process_count=1)
                     -> {'x': float32 [d_steps, batch_size // process_count, *example_shape]}
-                    (two-domain sources add 'y' of the same shape); images in [-1, 1]. The
+                    (two-domain sources add 'y': of the same shape, or for super-resolution
+                    'x' is the low-resolution input and 'y' the example); images in [-1, 1]. The
                     global batch of a step depends only on (seed, step), so resuming needs no
                     iterator state, and process i keeps its own slice of it.
 
@@ -26,7 +27,9 @@ class Source(abc.ABC):
               take as their real reference data.
     labels    int32 [N] class labels aligned with `images` (index i labels images[i]).
     test      held-out pairs of a two-domain source: {'x': uint8 [M, H, W, C] domain X,
-              'y': uint8 [M, H, W, C] domain Y}; for paired data y[i] is the answer for x[i].
+              'y': uint8 [M, H, W, C] domain Y}; for paired data y[i] is the answer for x[i]
+              (a super-resolution source's x is smaller than y by its scale).
+    scale     int: a super-resolution source's 'y' is `scale` times larger than its 'x'.
     centers   float32 [K, D] mode centres of a Gaussian mixture.
     std       float, the per-coordinate standard deviation of each mixture component.
     density(x)     p(x) at points x [N]; defined for 1-D mixtures only.
@@ -38,6 +41,7 @@ class Source(abc.ABC):
   test: Optional[dict] = None
   centers: Optional[np.ndarray] = None
   std: Optional[float] = None
+  scale: Optional[int] = None
 
   @abc.abstractmethod
   def get_batch(self, step, *, d_steps, batch_size, process_index=0, process_count=1) -> dict:

@@ -17,6 +17,9 @@ FIGURES = {
     'toy1d': 'gan_research.figures.toy1d',  # 1-D mixtures x G activations, densities + modes
     'optimal_d': 'gan_research.figures.optimal_d',  # Goodfellow et al. 2014 Fig. 1: D vs D*
     'modes2d': 'gan_research.figures.modes2d',  # PacGAN Table 1: ring8/grid25 mode collapse
+    'mse_vs_gan': 'gan_research.figures.mse_vs_gan',  # two right answers: MSE averages, GAN picks
+    # Super-resolution (Ledig et al. 2017): LR | bicubic | SRResNet | SRGAN | HR.
+    'super_resolution': 'gan_research.figures.super_resolution',
 }
 
 

@@ -25,7 +25,8 @@ class Game(abc.ABC):
   """Two players' losses, initialisation and sampling. Subclasses implement the abstract methods.
 
   init(rng, x) -> (g_variables, d_variables, extras)
-      The players' Flax variables ({'params': ..., other collections}) for data like x, and the
+      The players' Flax variables ({'params': ..., other collections}) for data like x (the
+      source's examples, `example_shape`: the answers 'y' of a super-resolution source), and the
       game's own state `extras` (a tracked average w, image pools, ...; {} if none), which the
       TrainState carries and both losses return updated or unchanged.
   d_loss(d_params, d_state, g_params, g_state, extras, batch, rng, regularize,

@@ -7,7 +7,9 @@
 
 Image-to-image families (cyclegan, pix2pix) map images to images instead:
 `Generator.apply(variables, x, train=...) -> [N, H, W, C]` and PatchGAN discriminators return
-logits [N, H', W'], one per patch.
+logits [N, H', W'], one per patch. Super-resolution (srgan) maps low-resolution images to
+images `scale` times larger: `Generator(output_shape=<high-resolution shape>, ...).apply(variables,
+x_low, train=...) -> [N, H, W, C]`, and its discriminator returns logits [N].
 
 `dtype` is the computation dtype (config.compute_dtype); parameters are always float32.
 """
@@ -17,7 +19,7 @@ import jax.numpy as jnp
 
 from gan_research.models.layers import sample_latent  # noqa: F401  (re-exported)
 
-MODELS = ('cyclegan', 'dcgan', 'mlp', 'pix2pix', 'stylegan')
+MODELS = ('cyclegan', 'dcgan', 'mlp', 'pix2pix', 'srgan', 'stylegan')
 
 
 def get_module(name: str):
