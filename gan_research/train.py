@@ -110,7 +110,7 @@ def build(config, mesh=None) -> Experiment:
   config_lib.validate(config)
   mesh = mesh or parallel.make_mesh()
   parallel.check_batch_size(config.batch_size, mesh)
-  source = data.get_source(config)
+  source = data.get_source(config, needs_labels=games.get_game(config.game).needs_labels)
   generator, discriminator = models.build(config, source.example_shape)
   discriminator = packing.pack_discriminator(discriminator, config.pack)
   game = games.build(config, generator, discriminator,

@@ -44,12 +44,17 @@ class Game(abc.ABC):
       D's logits for x in float32 (whatever D computes in: objectives and penalties reduce
       them), in training mode, with D's updated state. x is what D judges: samples for
       noise-to-sample games; see the translation games for theirs.
+  needs_labels: bool (class attribute)
+      A declared requirement: the game reads class labels (batch['label'], source.labels,
+      source.num_classes), so the trainer builds its source with `needs_labels=True` and data
+      without labels fails there, saying where labels come from.
   translates: bool (class attribute), translate(g_params, g_state, images, direction='G')
       A declared capability: image-to-image games set `translates = True` and map images in
       inference mode; generic code tests `game.translates` before calling `translate`.
 
   `metrics` are flat name -> scalar dicts ('loss/d', 'd/real_logit', ...).
   """
+  needs_labels: bool = False
   translates: bool = False
 
   def __init__(self, generator, discriminator, *, objective: str, penalty: str = 'none',
