@@ -28,16 +28,29 @@ TINY = {
     'pix2pix': ((8, 8, 1), dict(
         model='pix2pix', generator={'base_width': 1, 'conv_impl': 'lax'},
         discriminator={'base_width': 1, 'num_layers': 1, 'conv_impl': 'lax'})),
+    'conditional': ((8, 8, 1), dict(
+        model='dcgan', generator={'latent_dim': 4, 'base_width': 2, 'conv_impl': 'lax',
+                                  'num_classes': 3, 'cond': 'batchnorm'},
+        discriminator={'base_width': 2, 'conv_impl': 'lax', 'num_classes': 3,
+                       'cond': 'projection'})),
 }
 # StyleGAN's d_loss is Unconditional's (on style-mixed fakes), and its train step runs in
-# stylegan_test; tracing it here would add tens of CPU seconds and test no other code.
-TRACED = sorted(set(games.GAMES) - {'stylegan'})
+# stylegan_test; tracing it here would add tens of CPU seconds and test no other code. The
+# conditional game's D judges (x, label) pairs, not x alone (discriminate_classes), and
+# conditional_test traces, trains and resumes it.
+TRACED = sorted(set(games.GAMES) - {'stylegan', 'conditional'})
 
 
 class _TwoDomains:
   """The part of a two-domain source the games read: its held-out pairs."""
   test = {'x': np.arange(2 * 64, dtype=np.uint8).reshape(2, 8, 8, 1),
           'y': np.arange(2 * 64, dtype=np.uint8)[::-1].reshape(2, 8, 8, 1)}
+
+
+class _Labelled:
+  """The part of a labelled source the conditional game reads."""
+  num_classes = 3
+  labelled = None
 
 
 def _config(name, **game_kw):
@@ -50,8 +63,8 @@ def _config(name, **game_kw):
 def _build(config):
   shape = TINY[config.game][0]
   generator, discriminator = models.build(config, shape)
-  game = games.build(config, generator, discriminator, source=_TwoDomains(),
-                     constrain=lambda x: x)
+  source = _Labelled() if games.get_game(config.game).needs_labels else _TwoDomains()
+  game = games.build(config, generator, discriminator, source=source, constrain=lambda x: x)
   x = jax.random.uniform(jax.random.key(0), (2,) + shape, minval=-1, maxval=1)
   batch = {'x': x, 'y': -x} if game.translates else {'x': x}
   return game, batch
