@@ -151,7 +151,9 @@ def _fake_tfds(name, split, data_dir):
   """Stands in for images.load_tfds: labelled images for an image dataset, plain for cycle_gan."""
   del data_dir
   array = np.random.default_rng(len(split)).integers(0, 256, (6, 16, 16, 3), dtype=np.uint8)
-  return array, None if name.startswith('cycle_gan/') else np.arange(6, dtype=np.int32)
+  if name.startswith('cycle_gan/'):
+    return array, None, None
+  return array, np.arange(6, dtype=np.int32), tuple('abcdef')
 
 
 def _image_folder(root):
@@ -201,6 +203,10 @@ def test_every_source_declares_the_contract_fields(name, tmp_path, monkeypatch):
   assert isinstance(source, data.Source)
   shape = tuple(source.example_shape)
   batch = source.get_batch(1, d_steps=2, batch_size=4)
+  labels = batch.pop('label', None)
+  assert (labels is None) == (source.labels is None)
+  if labels is not None:
+    assert labels.dtype == np.int32 and labels.shape == (2, 4)
   assert set(batch) == ({'x', 'y'} if source.test is not None else {'x'})
   # A super-resolution source's inputs are `scale` times smaller than its examples.
   shapes = {'x': shape, 'y': shape}
@@ -214,6 +220,10 @@ def test_every_source_declares_the_contract_fields(name, tmp_path, monkeypatch):
   if source.labels is not None:
     assert source.images is not None and source.labels.shape == (len(source.images),)
     assert np.issubdtype(source.labels.dtype, np.integer)
+    assert len(source.class_names) == source.num_classes > source.labels.max()
+  else:
+    assert source.class_names is None and source.num_classes is None
+  assert source.labelled is None  # only config.data.labels_per_class makes a labelled subset
   if source.test is not None:
     assert set(source.test) == {'x', 'y'}
     for key, split in source.test.items():

@@ -31,10 +31,17 @@ TINY = {
     'superres': ((8, 8, 1), dict(
         model='srgan', generator={'scale': 2, 'width': 4, 'num_blocks': 1},
         discriminator={'width': 4, 'num_stages': 1, 'dense_width': 4, 'conv_impl': 'lax'})),
+    'conditional': ((8, 8, 1), dict(
+        model='dcgan', generator={'latent_dim': 4, 'base_width': 2, 'conv_impl': 'lax',
+                                  'num_classes': 3, 'cond': 'batchnorm'},
+        discriminator={'base_width': 2, 'conv_impl': 'lax', 'num_classes': 3,
+                       'cond': 'projection'})),
 }
 # StyleGAN's d_loss is Unconditional's (on style-mixed fakes), and its train step runs in
-# stylegan_test; tracing it here would add tens of CPU seconds and test no other code.
-TRACED = sorted(set(games.GAMES) - {'stylegan'})
+# stylegan_test; tracing it here would add tens of CPU seconds and test no other code. The
+# conditional game's D judges (x, label) pairs, not x alone (discriminate_classes), and
+# conditional_test traces, trains and resumes it.
+TRACED = sorted(set(games.GAMES) - {'stylegan', 'conditional'})
 
 
 class _TwoDomains:
@@ -51,6 +58,12 @@ class _SuperRes:
           'y': np.arange(2 * 64, dtype=np.uint8).reshape(2, 8, 8, 1)}
 
 
+class _Labelled:
+  """The part of a labelled source the conditional game reads."""
+  num_classes = 3
+  labelled = None
+
+
 def _config(name, **game_kw):
   c = config_lib.base_config()
   c.update(game=name, **TINY[name][1])
@@ -61,9 +74,13 @@ def _config(name, **game_kw):
 def _build(config):
   shape = TINY[config.game][0]
   generator, discriminator = models.build(config, shape)
-  superres = config.game == 'superres'
-  game = games.build(config, generator, discriminator,
-                     source=_SuperRes() if superres else _TwoDomains(), constrain=lambda x: x)
+  if config.game == 'superres':
+    source = _SuperRes()
+  elif games.get_game(config.game).needs_labels:
+    source = _Labelled()
+  else:
+    source = _TwoDomains()
+  game = games.build(config, generator, discriminator, source=source, constrain=lambda x: x)
   x = jax.random.uniform(jax.random.key(0), (2,) + shape, minval=-1, maxval=1)
   if superres:
     return game, {'x': x[:, ::2, ::2], 'y': x}

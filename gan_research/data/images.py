@@ -5,14 +5,15 @@ dataset (`tfds:NAME`, from a prepared data dir or downloaded by TFDS), and a fol
 """
 import gzip
 import os
-from typing import Optional
+from typing import Optional, Sequence
 
 import numpy as np
 from PIL import Image
 
-from gan_research.data.source import Source
+from gan_research.data.source import UNLABELLED, Source
 
 IMAGE_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.gif', '.webp', '.tif', '.tiff')
+MNIST_CLASS_NAMES = tuple(str(digit) for digit in range(10))
 MNIST_FILES = {'train': ('train-images-idx3-ubyte', 'train-labels-idx1-ubyte'),
                'test': ('t10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte')}
 
@@ -20,46 +21,135 @@ MNIST_FILES = {'train': ('train-images-idx3-ubyte', 'train-labels-idx1-ubyte'),
 class ArraySource(Source):
   """Examples in memory; the batch of a step is a pure function of (seed, step).
 
-  Declares `images` (the uint8 examples) and `labels` (int [N], or None for unlabelled data) of
-  the Source contract.
+  Declares `images` (the uint8 examples) and, for labelled data, `labels`, `class_names` and,
+  with `labels_per_class` > 0, `labelled` of the Source contract.
 
   Each epoch is a fresh permutation of the examples (seeded by (seed, epoch)), and step s takes
-  the next d_steps * batch_size positions of that stream, so no iterator state needs saving.
+  the next d_steps * batch_size positions of that stream, so no iterator state needs saving. The
+  labelled subset is streamed the same way, with its own permutations.
   """
 
-  def __init__(self, images: np.ndarray, seed: int = 0, labels: Optional[np.ndarray] = None):
+  def __init__(self, images: np.ndarray, seed: int = 0, labels: Optional[np.ndarray] = None,
+               class_names: Optional[Sequence[str]] = None, labels_per_class: int = 0):
     if images.dtype != np.uint8 or images.ndim != 4:
       raise ValueError(f'Expected uint8 images [N, H, W, C]; got {images.dtype} {images.shape}.')
-    self.images, self.labels, self.seed = images, labels, seed
+    self.images, self.seed = images, seed
     self.example_shape = images.shape[1:]
-    self._perms = {}
+    if labels is not None:
+      self.labels, self.class_names = check_labels(labels, class_names, len(images))
+    elif labels_per_class:
+      raise ValueError(f'config.data.labels_per_class={labels_per_class} needs labelled data, '
+                       'but this dataset has no class labels.')
+    if labels_per_class:
+      self.labelled = labelled_subset(self.labels, labels_per_class, seed, self.class_names)
+    self._stream = EpochStream(len(images), (seed,))
+    self._labelled_stream = (None if self.labelled is None else
+                             EpochStream(len(self.labelled), (seed, _LABELLED_STREAM)))
+    # The 'label' of each example in batches: its class, or UNLABELLED outside the subset.
+    self._batch_labels = None
+    if self.labels is not None:
+      self._batch_labels = self.labels
+      if self.labelled is not None:
+        self._batch_labels = np.full(len(images), UNLABELLED, np.int32)
+        self._batch_labels[self.labelled] = self.labels[self.labelled]
 
   def __len__(self):
     return len(self.images)
+
+  def indices(self, step, *, d_steps, batch_size):
+    """Dataset indices of the global batch of `step`, shape [d_steps, batch_size]."""
+    return self._stream.indices(step, d_steps * batch_size).reshape(d_steps, batch_size)
+
+  def labelled_indices(self, step, *, d_steps, batch_size):
+    """Dataset indices of the labelled batch of `step` ([d_steps, batch_size], from `labelled`)."""
+    if self.labelled is None:
+      raise ValueError('This source has no labelled subset; set config.data.labels_per_class.')
+    positions = self._labelled_stream.indices(step, d_steps * batch_size)
+    return self.labelled[positions].reshape(d_steps, batch_size)
+
+  def get_batch(self, step, *, d_steps, batch_size, process_index=0, process_count=1):
+    local = slice(process_index * (batch_size // process_count),
+                  (process_index + 1) * (batch_size // process_count))
+    idx = self.indices(step, d_steps=d_steps, batch_size=batch_size)[:, local]
+    batch = {'x': to_float(self.images[idx])}
+    if self._batch_labels is not None:
+      batch['label'] = self._batch_labels[idx]
+    if self.labelled is not None:
+      idx = self.labelled_indices(step, d_steps=d_steps, batch_size=batch_size)[:, local]
+      batch['labelled_x'] = to_float(self.images[idx])
+      batch['labelled_label'] = self.labels[idx]
+    return batch
+
+
+_LABELLED_STREAM = 1  # seeds the labelled subset's permutations apart from the main stream's
+_SUBSET_STREAM = 2  # seeds the choice of the labelled subset
+
+
+class EpochStream:
+  """Positions of an endless stream over range(n): a fresh permutation per epoch, seeded by
+  (*key, epoch), so any stretch of it is a pure function of the key."""
+
+  def __init__(self, n: int, key: tuple):
+    self.n, self.key = n, tuple(key)
+    self._perms = {}
 
   def _permutation(self, epoch):
     if epoch not in self._perms:
       if len(self._perms) > 4:
         self._perms.pop(min(self._perms))
-      self._perms[epoch] = np.random.default_rng((self.seed, epoch)).permutation(len(self))
+      self._perms[epoch] = np.random.default_rng(self.key + (epoch,)).permutation(self.n)
     return self._perms[epoch]
 
-  def indices(self, step, *, d_steps, batch_size):
-    """Dataset indices of the global batch of `step`, shape [d_steps, batch_size]."""
-    count = d_steps * batch_size
+  def indices(self, step, count):
+    """The `count` stream entries of `step`: positions step * count ... (step + 1) * count - 1."""
     positions = step * count + np.arange(count)
-    epochs, offsets = np.divmod(positions, len(self))
+    epochs, offsets = np.divmod(positions, self.n)
     out = np.empty(count, np.int64)
     for epoch in np.unique(epochs):
       sel = epochs == epoch
       out[sel] = self._permutation(int(epoch))[offsets[sel]]
-    return out.reshape(d_steps, batch_size)
+    return out
 
-  def get_batch(self, step, *, d_steps, batch_size, process_index=0, process_count=1):
-    local = batch_size // process_count
-    idx = self.indices(step, d_steps=d_steps, batch_size=batch_size)
-    idx = idx[:, process_index * local:(process_index + 1) * local]
-    return {'x': to_float(self.images[idx])}
+
+def check_labels(labels, class_names, count):
+  """(labels as int32 [count], class names as a tuple of str); clear errors for bad labels.
+
+  Without class_names the classes are 0 .. max(labels), named by their numbers.
+  """
+  labels = np.asarray(labels)
+  if labels.shape != (count,) or not np.issubdtype(labels.dtype, np.integer):
+    raise ValueError(f'Expected one integer label per example, [{count}]; got {labels.dtype} '
+                     f'{labels.shape}.')
+  if class_names is None:
+    class_names = [str(c) for c in range(int(labels.max()) + 1 if count else 0)]
+  class_names = tuple(str(name) for name in class_names)
+  bad = np.flatnonzero((labels < 0) | (labels >= len(class_names)))
+  if bad.size:
+    raise ValueError(f'Label {int(labels[bad[0]])} of example {int(bad[0])} is out of range: the '
+                     f'dataset has {len(class_names)} classes, labels 0..{len(class_names) - 1} '
+                     f'({bad.size} examples out of range). Fix the labels or the class list.')
+  return labels.astype(np.int32), class_names
+
+
+def labelled_subset(labels, per_class: int, seed: int, class_names) -> np.ndarray:
+  """Sorted indices of `per_class` examples of every class, a pure function of `seed`.
+
+  One seeded permutation of all examples; each class keeps its first `per_class` examples in
+  that order (the selection of Salimans et al. 2016's code).
+  """
+  if per_class < 1:
+    raise ValueError(f'config.data.labels_per_class must be >= 1 (0 = all labelled); got '
+                     f'{per_class}.')
+  order = np.random.default_rng((seed, _SUBSET_STREAM)).permutation(len(labels))
+  chosen = []
+  for c, name in enumerate(class_names):
+    members = order[labels[order] == c]
+    if len(members) < per_class:
+      raise ValueError(f'config.data.labels_per_class={per_class} is larger than class {c} '
+                       f'({name!r}) has: {len(members)} examples. Lower labels_per_class to at '
+                       f'most {min(np.bincount(labels, minlength=len(class_names)))}.')
+    chosen.append(members[:per_class])
+  return np.sort(np.concatenate(chosen))
 
 
 def to_float(images: np.ndarray) -> np.ndarray:
@@ -155,7 +245,9 @@ def load_mnist_idx(folder: str, split: str = 'train'):
 
 
 def load_tfds(name: str, split: str, data_dir: Optional[str]):
-  """Images (and labels if any) of a TFDS image dataset, read through `tfds.data_source`.
+  """(images, labels, class names) of a TFDS image dataset, read through `tfds.data_source`.
+
+  labels and class names are None when the dataset has no 'label' feature.
 
   An explicit data_dir must hold the prepared dataset (no download is tried, so a wrong path fails
   at once); without one TFDS looks in its default dir and downloads and prepares if needed.
@@ -174,12 +266,38 @@ def load_tfds(name: str, split: str, data_dir: Optional[str]):
         f'--config.data_dir=DIR.') from e
   examples = [source[i] for i in range(len(source))]
   images = np.stack([np.asarray(ex['image']) for ex in examples])
-  labels = np.array([ex['label'] for ex in examples]) if 'label' in examples[0] else None
-  return images, labels
+  if 'label' not in examples[0]:
+    return images, None, None
+  labels = np.array([ex['label'] for ex in examples], np.int32)
+  return images, labels, tuple(source.dataset_info.features['label'].names)
+
+
+CLASS_FOLDER_LAYOUT = 'DIR/<class name>/<images>: one sub-folder per class, no images directly in DIR'
 
 
 def load_folder(folder: str, size: int, channels: int = 3):
   """All images under `folder` (recursively), centre-cropped and resized to size x size."""
+  return _read_images(_image_paths(folder), size, channels)
+
+
+def load_labelled_folder(folder: str, size: int, channels: int = 3):
+  """(images, labels, class names) of a folder of images; labels and names None if unlabelled.
+
+  A folder laid out as CLASS_FOLDER_LAYOUT is labelled: class c is the c-th sub-folder in sorted
+  order, its images read recursively. Any other layout (images directly in `folder`) is read as
+  one unlabelled set, as `load_folder` reads it.
+  """
+  paths = _image_paths(folder)
+  classes = sorted({os.path.relpath(p, folder).split(os.sep)[0] for p in paths})
+  top_level = any(os.sep not in os.path.relpath(p, folder) for p in paths)
+  if top_level:
+    return _read_images(paths, size, channels), None, None
+  index = {name: c for c, name in enumerate(classes)}
+  labels = np.array([index[os.path.relpath(p, folder).split(os.sep)[0]] for p in paths], np.int32)
+  return _read_images(paths, size, channels), labels, tuple(classes)
+
+
+def _image_paths(folder):
   if not folder or not os.path.isdir(folder):
     raise FileNotFoundError(f'image_folder: {folder!r} is not a directory; set '
                             '--config.data_dir to a folder of images.')
@@ -188,6 +306,10 @@ def load_folder(folder: str, size: int, channels: int = 3):
   if not paths:
     raise FileNotFoundError(f'image_folder: no images ({", ".join(IMAGE_EXTENSIONS)}) under '
                             f'{folder!r}.')
+  return paths
+
+
+def _read_images(paths, size, channels):
   images = []
   for path in paths:
     try:

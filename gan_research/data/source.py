@@ -9,6 +9,8 @@ from typing import Optional
 
 import numpy as np
 
+UNLABELLED = -1  # the 'label' of an example outside the labelled subset
+
 
 class Source(abc.ABC):
   """A dataset served as batches whose content is a pure function of (seed, step).
@@ -21,11 +23,23 @@ class Source(abc.ABC):
                     'x' is the low-resolution input and 'y' the example); images in [-1, 1]. The
                     global batch of a step depends only on (seed, step), so resuming needs no
                     iterator state, and process i keeps its own slice of it.
+                    Class labels travel under their own key, never 'y' (which two-domain sources
+                    use for the second domain's images): a source with `labels` adds
+                    'label': int32 [d_steps, batch_size // process_count], the class of each x,
+                    UNLABELLED (-1) for an example outside the labelled subset. A source with a
+                    labelled subset (`labelled` not None; data.labels_per_class) also adds a
+                    batch drawn from that subset alone, of the same size:
+                    'labelled_x' (like 'x') and 'labelled_label' (int32, never UNLABELLED).
 
   Optional capabilities (None, or raising, where a source does not have them):
     images    uint8 [N, H, W, C] held in memory: the examples themselves, which image metrics
               take as their real reference data.
-    labels    int32 [N] class labels aligned with `images` (index i labels images[i]).
+    labels    int32 [N] class labels aligned with `images` (index i labels images[i]), each in
+              [0, len(class_names)): every label the data has, the labelled subset or not.
+    class_names  tuple of str, the name of each class (label c is class_names[c]): digits,
+              TFDS label names, or the sub-folder names of an image folder.
+    labelled  int64 [L] sorted indices into `images` of the labelled subset (N per class, a
+              pure function of the seed), or None when every example counts as labelled.
     test      held-out pairs of a two-domain source: {'x': uint8 [M, H, W, C] domain X,
               'y': uint8 [M, H, W, C] domain Y}; for paired data y[i] is the answer for x[i]
               (a super-resolution source's x is smaller than y by its scale).
@@ -38,10 +52,17 @@ class Source(abc.ABC):
   example_shape: tuple
   images: Optional[np.ndarray] = None
   labels: Optional[np.ndarray] = None
+  class_names: Optional[tuple] = None
+  labelled: Optional[np.ndarray] = None
   test: Optional[dict] = None
   centers: Optional[np.ndarray] = None
   std: Optional[float] = None
   scale: Optional[int] = None
+
+  @property
+  def num_classes(self) -> Optional[int]:
+    """len(class_names), or None for a source without class labels."""
+    return None if self.class_names is None else len(self.class_names)
 
   @abc.abstractmethod
   def get_batch(self, step, *, d_steps, batch_size, process_index=0, process_count=1) -> dict:

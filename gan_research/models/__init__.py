@@ -5,6 +5,12 @@
       .apply(variables, z, train=...) -> samples [N, *output_shape] (images NHWC in [-1, 1])
   Discriminator(dtype=..., **config.discriminator).apply(variables, x, train=...) -> logits [N]
 
+Class-conditional variants (dcgan: `num_classes` > 0 and a `cond` method in config.generator /
+config.discriminator; games.Conditional trains them) take int labels [N] after the input:
+`Generator.apply(variables, z, labels, train=...)`, and
+`Discriminator.apply(variables, x, labels, train=...) -> (logits [N], class logits
+[N, num_classes] or None)`, the class logits from an auxiliary classifier (ACGAN) only.
+
 Image-to-image families (cyclegan, pix2pix) map images to images instead:
 `Generator.apply(variables, x, train=...) -> [N, H, W, C]` and PatchGAN discriminators return
 logits [N, H', W'], one per patch. Super-resolution (srgan) maps low-resolution images to
