@@ -30,10 +30,10 @@ Presets:
           per D update; here each batch is a fresh draw and G is updated once per D update.
 Packing concatenates `pack` samples on the channel axis of D's input (packing.py), the same
 networks otherwise: D's first layer takes 3 * pack channels.
-Time: width=32: 2,000 steps in 37-40 min on a 2-core CPU shared with other jobs (0.5-1
-  step/s); evaluating 26,000 samples about 3 min.
-Expected (docs/stacked_mnist.md): width=32, 2,000 steps: DCGAN 952 modes / KL 0.69, PacDCGAN2
-  913 / 0.88; both still far from converged. PacGAN's Table 2, after 100,000 steps of the
+Time: width=32: 3,000 steps in 44-49 min on a 2-core CPU shared with other jobs (0.5-2.5
+  steps/s); evaluating 26,000 samples about 3 min.
+Expected (docs/stacked_mnist.md): width=32, 3,000 steps: DCGAN 970 modes / KL 0.54, PacDCGAN2
+  914 / 0.81; both still far from converged. PacGAN's Table 2, after 100,000 steps of the
   pacgan network: DCGAN 78.9-99.0 modes / KL 3.40-4.50, PacDCGAN2 1000 / 0.06.
 """
 import os
