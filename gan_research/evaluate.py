@@ -30,7 +30,7 @@ _WORKDIR = flags.DEFINE_string('workdir', None, 'Training workdir (with config.j
 _METRICS = flags.DEFINE_list('metrics', ['fid', 'kid', 'is', 'pr'],
                              f'Evaluators to run; any of {sorted(metrics.EVALUATORS)}.')
 _NUM_SAMPLES = flags.DEFINE_integer('num_samples', None, 'Generated images per metric (default: '
-                                    "each evaluator's own, 10000; 26000 for stacked_mnist_modes).")
+                                    "each evaluator's own, 10000; 26000 for stacked_mnist).")
 _CLASSIFIER = flags.DEFINE_string('classifier', None, 'Digit classifier directory for the '
                                   'fid_mnist extractor (default: the run config\'s '
                                   'classifier_path, if any).')

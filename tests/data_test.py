@@ -177,6 +177,7 @@ def _unpaired_folder(root):
 REGISTERED = {
     'ring8': {}, 'grid25': {}, 'gauss1d': {},
     'mnist': dict(image_size=28, data_dir=_write_mnist),
+    'stacked_mnist': dict(image_size=28, data_dir=_write_mnist),
     'image_folder': dict(image_size=8, data_dir=_image_folder),
     'tfds:<name>': dict(dataset='tfds:fake', image_size=8),
     'unpaired_folder': dict(image_size=8, data_dir=_unpaired_folder),
@@ -252,4 +253,4 @@ def test_every_source_declares_the_contract_fields(name, tmp_path, monkeypatch):
     assert source.test is not None and source.images is not None and source.scale >= 2
   else:
     assert source.images is not None and source.test is None
-    assert (source.labels is not None) == (name in ('mnist', 'tfds:<name>'))
+    assert (source.labels is not None) == (name in ('mnist', 'stacked_mnist', 'tfds:<name>'))

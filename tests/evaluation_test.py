@@ -247,7 +247,7 @@ def test_stacked_mnist_mode_statistics_on_hand_made_probabilities():
 def test_stacked_mnist_evaluator_classifies_each_channel(mnist, classifier, classifier_dir):
   test_x = image_data.to_float(mnist[2][:300])
   rgb = np.concatenate([test_x[:100], test_x[100:200], test_x[200:]], axis=-1)  # [100, 28, 28, 3]
-  ev = metrics.EVALUATORS['stacked_mnist_modes'](
+  ev = metrics.EVALUATORS['stacked_mnist'](
       dict(num_samples=100, classifier_path=classifier_dir), None, None)
   assert ev.num_samples == 100 and evaluators.STACKED_MNIST_SAMPLES == 26_000
   channel_probs = ev.extract(rgb)
@@ -255,10 +255,10 @@ def test_stacked_mnist_evaluator_classifies_each_channel(mnist, classifier, clas
   np.testing.assert_array_equal(channel_probs.argmax(-1), digits)
   out = ev(_context(lambda rng, n: rgb[:n]))
   expected = evaluators.stacked_mnist_mode_statistics(digits)
-  assert out == {'stacked_mnist_modes/fid_mnist_modes': expected['modes'],
-                 'stacked_mnist_modes/fid_mnist_kl': pytest.approx(expected['kl'])}
+  assert out == {'stacked_mnist/modes': expected['modes'],
+                 'stacked_mnist/kl': pytest.approx(expected['kl'])}
   # Counted here: the distinct (digit, digit, digit) triples the classifier read.
-  assert out['stacked_mnist_modes/fid_mnist_modes'] == len({tuple(t) for t in digits})
+  assert out['stacked_mnist/modes'] == len({tuple(t) for t in digits})
   with pytest.raises(ValueError, match='3-channel'):
     ev.extract(test_x)
 

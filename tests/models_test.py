@@ -340,7 +340,7 @@ def test_uniform_latents_lie_in_the_cube():
 
 
 def test_unknown_model_and_bad_kwargs():
-  with pytest.raises(ValueError, match="valid models: \\[.*'dcgan', 'mlp'"):
+  with pytest.raises(ValueError, match="valid models: \\[.*'dcgan', 'dcgan_tf', 'mlp'"):
     models.build(_config(model='biggan', generator={}, discriminator={}), (2,))
   with pytest.raises(ValueError, match='do not fit model'):
     models.build(_config(model='mlp', generator={'widths': 3}, discriminator={}), (2,))

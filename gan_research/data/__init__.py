@@ -7,11 +7,11 @@ plus the optional capabilities (`images`, `labels`, `class_names`, `labelled`, `
 `std`, `density`) that a source declares or leaves at their defaults. Labelled sources add
 'label' (and, with `config.data.labels_per_class`, 'labelled_x' / 'labelled_label') to batches.
 """
-from gan_research.data import images, superres, synthetic, translation
+from gan_research.data import images, stacked_mnist, superres, synthetic, translation
 from gan_research.data.source import Source
 
 SYNTHETIC = {'ring8': synthetic.ring8, 'grid25': synthetic.grid25, 'gauss1d': synthetic.gauss1d}
-IMAGES = ('mnist', 'image_folder', 'tfds:<name>')
+IMAGES = ('mnist', 'stacked_mnist', 'image_folder', 'tfds:<name>')
 DATASETS = tuple(SYNTHETIC) + IMAGES + translation.DATASETS + superres.DATASETS
 IMAGE_OPTIONS = ('labels_per_class', 'channels')  # config.data of the image datasets
 
@@ -43,6 +43,13 @@ def get_source(config, split: str = 'train', *, needs_labels: bool = False):
   if unknown:
     raise ValueError(f'config.data has options {unknown} that dataset {name!r} does not take; '
                      f'valid: {list(IMAGE_OPTIONS)}.')
+  if name == 'stacked_mnist':  # three MNIST digits per image, one per channel
+    if needs_labels:
+      raise ValueError(f'config.game={config.game!r} needs class labels; stacked_mnist labels '
+                       'each image with its digit triple for the mode count, not with classes.')
+    digits, digit_labels = _mnist(config, split)
+    return stacked_mnist.StackedMNISTSource(images.resize(digits, config.image_size),
+                                            digit_labels, seed=config.seed)
   labels = class_names = None
   if name == 'mnist' and images.has_mnist_idx(config.data_dir):
     array, labels = images.load_mnist_idx(config.data_dir, split)
@@ -66,3 +73,10 @@ def get_source(config, split: str = 'train', *, needs_labels: bool = False):
   return images.ArraySource(images.resize(array, config.image_size), seed=config.seed,
                             labels=labels, class_names=class_names,
                             labels_per_class=labels_per_class)
+
+
+def _mnist(config, split):
+  """MNIST digits [N, 28, 28, 1] and labels: from the IDX files in data_dir, else through TFDS."""
+  if images.has_mnist_idx(config.data_dir):
+    return images.load_mnist_idx(config.data_dir, split)
+  return images.load_tfds('mnist', split, config.data_dir)[:2]

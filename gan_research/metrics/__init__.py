@@ -9,7 +9,7 @@ The formulas are importable for features of your own: `metrics.fid(a, b)`, `metr
 
 Sample-based evaluators (evaluators.py): `fid`, `kid`, `is`, `pr` on the features of a named
 extractor (extractors.py; `fid_mnist` is the digit classifier of digit_classifier.py,
-`fid_inception` the standard FID InceptionV3 of inception.py), and `stacked_mnist_modes`; their
+`fid_inception` the standard FID InceptionV3 of inception.py), and `stacked_mnist`; their
 metric names are listed in evaluators.py. `cond` (conditional.py) scores class-conditional
 generators by class.
 """
@@ -56,7 +56,7 @@ EVALUATORS = {
     # --config.evals.is.every_steps=... cannot be parsed; --config.evals.inception_score... can.
     'inception_score': sample_evaluators.InceptionScoreEvaluator,
     'pr': sample_evaluators.PrecisionRecallEvaluator,
-    'stacked_mnist_modes': sample_evaluators.StackedMNISTModesEvaluator,
+    'stacked_mnist': sample_evaluators.StackedMNISTEvaluator,
     'translation': TranslationEvaluator,
     'sr': SuperResEvaluator,
     'cond': ConditionalAccuracyEvaluator,  # class-conditional games: cond/accuracy

@@ -61,7 +61,7 @@ def to_classifier_input(images) -> jnp.ndarray:
 
 def check_images(images, channels=1) -> np.ndarray:
   """Validates images for the classifier (Stacked MNIST is scored channel by channel by the
-  stacked_mnist_modes evaluator); returns float32 numpy NHWC in [-1, 1]."""
+  stacked_mnist evaluator); returns float32 numpy NHWC in [-1, 1]."""
   return image_data.check_generated(images, (channels,), 'The digit classifier')
 
 

@@ -1,4 +1,4 @@
-"""Sample-based evaluators: fid, kid, is, pr (on extractor features) and stacked_mnist_modes.
+"""Sample-based evaluators: fid, kid, is, pr (on extractor features) and stacked_mnist.
 
 Configured as `config.evals.<name> = dict(every_steps=..., num_samples=..., extractor='fid_mnist',
 classifier_path=...)` (or `extractor='fid_inception', inception_weights=PATH`), plus optionally
@@ -12,8 +12,9 @@ share a name:
     kid/fid_mnist_mean, kid/fid_mnist_std          (Binkowski et al. 2018; 100 subsets of 1000)
     is/fid_mnist_mean, is/fid_mnist_std            (Salimans et al. 2016; 10 splits)
     pr/fid_mnist_precision, pr/fid_mnist_recall    (Kynkaanniemi et al. 2019; k = 3)
-    stacked_mnist_modes/fid_mnist_modes, stacked_mnist_modes/fid_mnist_kl
-                                                   (VEEGAN / PacGAN; 26,000 samples)
+    stacked_mnist/modes, stacked_mnist/kl          (VEEGAN / PacGAN; 26,000 samples; the
+                                                   digit classifier's fingerprint names which
+                                                   classifier counted, as with fid_mnist)
 
 Reference values with the 10-epoch classifier of train_classifier.py (99.26%; fid_mnist, real vs
 real: the floor a perfect generator would reach): FID(MNIST train first 10k, test 10k) = 5.95;
@@ -148,16 +149,16 @@ def stacked_mnist_mode_statistics(channel_probs):
           'kl': float(np.sum(q[covered] * np.log(q[covered] * STACKED_MNIST_MODES)))}
 
 
-class StackedMNISTModesEvaluator(_SampleEvaluator):
+class StackedMNISTEvaluator(_SampleEvaluator):
   """Stacked MNIST mode coverage: each of the 3 channels is classified as a digit."""
-  name = 'stacked_mnist_modes'
+  name = 'stacked_mnist'
   default_num_samples = STACKED_MNIST_SAMPLES
 
   def __init__(self, eval_config, source, workdir=None):
     super().__init__(eval_config, source, workdir)
     classifier = self.extractor.classifier
     if classifier is None or classifier.num_classes != 10:
-      raise ValueError(f'stacked_mnist_modes needs a 10-digit classifier extractor '
+      raise ValueError(f'stacked_mnist needs a 10-digit classifier extractor '
                        f'(fid_mnist); got {self.extractor.name!r}.')
     self.classifier = classifier
     # Per-channel probabilities are not the extractor's features: never share them with fid/is.
@@ -166,7 +167,7 @@ class StackedMNISTModesEvaluator(_SampleEvaluator):
   def extract(self, samples):
     x = np.asarray(samples)
     if x.ndim != 4 or x.shape[-1] != 3:
-      raise ValueError(f'stacked_mnist_modes needs 3-channel NHWC samples (one MNIST digit per '
+      raise ValueError(f'stacked_mnist needs 3-channel NHWC samples (one MNIST digit per '
                        f'channel); got shape {x.shape}.')
     n = x.shape[0]
     # Channel c of every sample becomes one grey image: [N, H, W, 3] -> [3N, H, W, 1].
@@ -175,4 +176,5 @@ class StackedMNISTModesEvaluator(_SampleEvaluator):
 
   def from_features(self, channel_probs):
     stats = stacked_mnist_mode_statistics(channel_probs)
-    return {self._name(key): value for key, value in stats.items()}
+    # One classifier counts modes (the extractor is fixed), so the names carry no extractor.
+    return {f'{self.name}/{key}': value for key, value in stats.items()}
