@@ -44,9 +44,6 @@ def get_source(config, split: str = 'train', *, needs_labels: bool = False):
     raise ValueError(f'config.data has options {unknown} that dataset {name!r} does not take; '
                      f'valid: {list(IMAGE_OPTIONS)}.')
   if name == 'stacked_mnist':  # three MNIST digits per image, one per channel
-    if needs_labels:
-      raise ValueError(f'config.game={config.game!r} needs class labels; stacked_mnist labels '
-                       'each image with its digit triple for the mode count, not with classes.')
     digits, digit_labels = _mnist(config, split)
     return stacked_mnist.StackedMNISTSource(images.resize(digits, config.image_size),
                                             digit_labels, seed=config.seed)

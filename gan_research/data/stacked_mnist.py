@@ -7,7 +7,8 @@ A generator's coverage of them is the `stacked_mnist` evaluator's count.
 Every batch is a fresh draw: the digits of step s come from a generator seeded by (seed, step), so
 batches need no stored order and a resumed run reads the same data. `images` is a fixed draw of
 as many stacked images as the split has digits (seeded by `seed` alone), the real reference of
-the image metrics; `labels` is each of its modes, 100 * d0 + 10 * d1 + d2.
+the image metrics; `labels` is each of its modes, 100 * d0 + 10 * d1 + d2, and batches carry
+their examples' modes as 'label' (the data contract's class labels: 1000 classes named 'd0d1d2').
 """
 import numpy as np
 
@@ -15,6 +16,7 @@ from gan_research.data import images as image_data
 from gan_research.data.source import Source
 
 CHANNELS = 3
+CLASS_NAMES = tuple(f'{mode:03d}' for mode in range(10 ** CHANNELS))
 # The reference draw is seeded by (seed, *this): three numbers, where every batch's seed is the
 # two (seed, step), so its stream is never one of theirs.
 _REFERENCE_STREAM = (0, 1)
@@ -32,6 +34,7 @@ def modes_of(labels: np.ndarray, indices: np.ndarray) -> np.ndarray:
 
 class StackedMNISTSource(Source):
   """Stacked MNIST served from MNIST digits [N, 28, 28, 1] and their labels [N]."""
+  class_names = CLASS_NAMES
 
   def __init__(self, digits: np.ndarray, digit_labels: np.ndarray, seed: int = 0):
     if digits.dtype != np.uint8 or digits.ndim != 4 or digits.shape[-1] != 1:
@@ -51,7 +54,8 @@ class StackedMNISTSource(Source):
     local = batch_size // process_count
     indices = self.draw(np.random.default_rng((self.seed, step)), (d_steps, batch_size))
     indices = indices[:, process_index * local:(process_index + 1) * local]
-    return {'x': image_data.to_float(stack(self.digits, indices))}
+    return {'x': image_data.to_float(stack(self.digits, indices)),
+            'label': modes_of(self.digit_labels, indices).astype(np.int32)}
 
   def _reference(self):
     if self._images is None:
