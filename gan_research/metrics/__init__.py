@@ -20,6 +20,7 @@ from gan_research.metrics.kid import kid
 from gan_research.metrics import evaluators as sample_evaluators
 from gan_research.metrics.modes import mode_statistics
 from gan_research.metrics.precision_recall import precision_recall
+from gan_research.metrics.ssl import SSLEvaluator
 from gan_research.metrics.translation import TranslationEvaluator
 
 __all__ = ['EVALUATORS', 'EvalContext', 'Evaluator', 'FeatureEvaluator', 'build_evaluators',
@@ -55,6 +56,7 @@ EVALUATORS = {
     'pr': sample_evaluators.PrecisionRecallEvaluator,
     'stacked_mnist_modes': sample_evaluators.StackedMNISTModesEvaluator,
     'translation': TranslationEvaluator,
+    'ssl': SSLEvaluator,
 }
 
 

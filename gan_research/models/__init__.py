@@ -17,7 +17,7 @@ import jax.numpy as jnp
 
 from gan_research.models.layers import sample_latent  # noqa: F401  (re-exported)
 
-MODELS = ('cyclegan', 'dcgan', 'mlp', 'pix2pix', 'stylegan')
+MODELS = ('cyclegan', 'dcgan', 'mlp', 'pix2pix', 'ssl_mlp', 'stylegan')
 
 
 def get_module(name: str):
