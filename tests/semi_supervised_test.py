@@ -56,12 +56,13 @@ class _Labelled:
     return {'x': x.astype(np.float32)}
 
 
-def _game(unlabelled_weight=1.0, noise=0.0):
+def _game(unlabelled_weight=1.0):
+  # D's noise off: the hand computations below have none (the short run trains with it).
   config = config_lib.base_config()
   config.update(game='semi_supervised', model='ssl_mlp',
                 generator=dict(latent_dim=4, hidden_sizes=(6,)),
-                discriminator=dict(num_classes=3, hidden_sizes=(8, 5), input_noise_std=noise,
-                                   hidden_noise_std=noise))
+                discriminator=dict(num_classes=3, hidden_sizes=(8, 5), input_noise_std=0.0,
+                                   hidden_noise_std=0.0))
   config.game_kw = dict(unlabelled_weight=unlabelled_weight, init_examples=16)
   generator, discriminator = models.build(config, (3, 3, 1))
   return games.build(config, generator, discriminator, source=_Labelled(),
@@ -82,20 +83,6 @@ def _hand_d(params, x):
     h = np.maximum(y, 0.0)
 
 
-def _init(game, n=6):
-  g_vars, d_vars, extras = jax.jit(game.init)(jax.random.key(0), jnp.zeros((n, 3, 3, 1)))
-  return g_vars['params'], d_vars['params'], extras
-
-
-def _compiled(game):
-  """The game's losses and sampler, each compiled once (op-by-op dispatch is far slower)."""
-  no = jnp.asarray(False)
-  d_loss = jax.jit(lambda d, g, e, b, r: game.d_loss(d, {}, g, {}, e, b, r, no))
-  g_loss = jax.jit(lambda g, d, e, b, r: game.g_loss(g, {}, d, {}, e, b, r, no))
-  sample = jax.jit(lambda g, r: game.sample(g, {}, {}, r, 6))
-  return d_loss, g_loss, sample
-
-
 def _batch(n=6):
   rng = np.random.default_rng(2)
   return {'x': rng.uniform(-1, 1, (n, 3, 3, 1)).astype(np.float32),
@@ -103,67 +90,77 @@ def _batch(n=6):
           'labelled_label': rng.integers(0, 3, n).astype(np.int32)}
 
 
-def test_losses_of_the_game_are_the_papers_formulas():
-  game = _game()
-  d_loss, g_loss, sample = _compiled(game)
-  g_params, d_params, extras = _init(game)
-  batch, rng = _batch(), jax.random.key(3)
-  loss, (_, new_extras, metrics_) = d_loss(d_params, g_params, extras, batch, rng)
+@pytest.fixture(scope='module')
+def played():
+  """Everything the formula tests read of one init and one round of both losses, compiled as
+  one function (op-by-op dispatch is far slower); also the supervised baseline's losses."""
+  game, baseline = _game(), _game(unlabelled_weight=0.0)
+  batch, rng, no = _batch(), jax.random.key(3), jnp.asarray(False)
+
+  @jax.jit
+  def play(init_rng):
+    g_vars, d_vars, extras = game.init(init_rng, jnp.zeros((6, 3, 3, 1)))
+    g, d = g_vars['params'], d_vars['params']
+    (d_loss, (_, new_extras, d_metrics)), d_grads = jax.value_and_grad(
+        game.d_loss, has_aux=True)(d, {}, g, {}, extras, batch, rng, no)
+    g_loss, (_, _, g_metrics) = game.g_loss(g, {}, d, {}, extras, batch, rng, no)
+    baseline_g_grads = jax.grad(
+        lambda g: baseline.g_loss(g, {}, d, {}, extras, batch, rng, no)[0])(g)
+    return dict(
+        d=d, extras=extras, new_extras=new_extras, d_loss=d_loss, d_metrics=d_metrics,
+        d_grads=d_grads, g_loss=g_loss, g_metrics=g_metrics,
+        # Both losses draw G's samples from the second of their two keys.
+        fake=game.sample(g, {}, extras, jax.random.split(rng)[1], 6),
+        baseline_d_loss=baseline.d_loss(d, {}, g, {}, extras, batch, rng, no)[0],
+        baseline_g_grads=baseline_g_grads)
+
+  return game, batch, jax.device_get(play(jax.random.key(0)))
+
+
+def test_losses_of_the_game_are_the_papers_formulas(played):
+  game, batch, out = played
+  d_params = out['d']
   lab_logits, _ = _hand_d(d_params, batch['labelled_x'])
   supervised = np.mean(_logsumexp(lab_logits) - lab_logits[np.arange(6), batch['labelled_label']])
-  # The game draws G's samples from the second of its two keys.
-  fake = sample(g_params, jax.random.split(rng)[1])
   l_unl = _logsumexp(_hand_d(d_params, batch['x'])[0])
-  l_fake = _logsumexp(_hand_d(d_params, fake)[0])
+  l_fake = _logsumexp(_hand_d(d_params, out['fake'])[0])
   softplus = lambda t: np.log1p(np.exp(t))
   # The authors' loss_unl: -1/2 E l_unl + 1/2 E softplus(l_unl) + 1/2 E softplus(l_fake).
   unsupervised = (-0.5 * np.mean(l_unl) + 0.5 * np.mean(softplus(l_unl))
                   + 0.5 * np.mean(softplus(l_fake)))
-  np.testing.assert_allclose(loss, supervised + unsupervised, rtol=1e-4)
-  np.testing.assert_allclose(metrics_['loss/d_supervised'], supervised, rtol=1e-4)
+  np.testing.assert_allclose(out['d_loss'], supervised + unsupervised, rtol=1e-4)
+  np.testing.assert_allclose(out['d_metrics']['loss/d_supervised'], supervised, rtol=1e-4)
   # D's moving average took one step towards D's weights.
-  decay = games.default_kw('semi_supervised')['d_average_decay']
-  np.testing.assert_allclose(new_extras['d_average']['WeightNormDense_0']['bias'],
-                             decay * extras['d_average']['WeightNormDense_0']['bias']
+  decay = game.d_average_decay
+  np.testing.assert_allclose(out['new_extras']['d_average']['WeightNormDense_0']['bias'],
+                             decay * out['extras']['d_average']['WeightNormDense_0']['bias']
                              + (1 - decay) * d_params['WeightNormDense_0']['bias'], rtol=1e-6)
-
-  g_value, (_, _, g_metrics) = g_loss(g_params, d_params, extras, batch, rng)
-  fake = sample(g_params, jax.random.split(rng)[1])
+  # G: feature matching on D's last hidden layer.
   real_features = _hand_d(d_params, batch['x'])[1]
-  fake_features = _hand_d(d_params, fake)[1]
+  fake_features = _hand_d(d_params, out['fake'])[1]
   expected = np.mean((real_features.mean(0) - fake_features.mean(0)) ** 2)
-  np.testing.assert_allclose(g_value, expected, rtol=1e-4)
-  assert g_metrics['loss/g'] == g_value
-
+  np.testing.assert_allclose(out['g_loss'], expected, rtol=1e-4)
+  assert out['g_metrics']['loss/g'] == out['g_loss']
   # The supervised baseline: the cross-entropy alone, and G out of the game.
-  baseline = _game(unlabelled_weight=0.0)
-  d_loss, g_loss, _ = _compiled(baseline)
-  np.testing.assert_allclose(d_loss(d_params, g_params, extras, batch, rng)[0], supervised,
-                             rtol=1e-4)
-  g_grad = jax.jit(jax.grad(lambda g: g_loss(g, d_params, extras, batch, rng)[0]))(g_params)
-  assert all(float(jnp.abs(leaf).max()) == 0.0 for leaf in jax.tree.leaves(g_grad))
+  np.testing.assert_allclose(out['baseline_d_loss'], supervised, rtol=1e-4)
+  assert all(np.abs(leaf).max() == 0.0 for leaf in jax.tree.leaves(out['baseline_g_grads']))
 
 
-def test_weight_norm_initialises_from_data_and_keeps_hidden_scales_fixed():
-  game = _game()
-  _, d_params, extras = _init(game)
+def test_weight_norm_initialises_from_data_and_keeps_hidden_scales_fixed(played):
+  game, _, out = played
   # The first layer's pre-activations on the initialisation batch: mean 0, std 1 per unit.
   x = (game.init_data.reshape(len(game.init_data), -1) + 1.0) / 2.0
-  p = d_params['WeightNormDense_0']
-  v = np.asarray(p['direction']) / np.linalg.norm(np.asarray(p['direction']), axis=0)
-  pre = x @ v * np.asarray(p['scale']) + np.asarray(p['bias'])
+  p = out['d']['WeightNormDense_0']
+  v = p['direction'] / np.linalg.norm(p['direction'], axis=0)
+  pre = x @ v * p['scale'] + p['bias']
   np.testing.assert_allclose(pre.mean(0), 0.0, atol=1e-5)
   np.testing.assert_allclose(pre.std(0), 1.0, rtol=1e-4)
   # Only the output layer trains its scale (the authors' train_scale).
-  noisy = _game(noise=0.5)
-  d_loss = _compiled(noisy)[0]
-  g_params = _init(noisy)[0]
-  grads = jax.jit(jax.grad(lambda d: d_loss(d, g_params, extras, _batch(),
-                                            jax.random.key(4))[0]))(d_params)
-  assert float(jnp.abs(grads['WeightNormDense_0']['scale']).max()) == 0.0
-  assert float(jnp.abs(grads['WeightNormDense_1']['scale']).max()) == 0.0
-  assert float(jnp.abs(grads['WeightNormDense_2']['scale']).max()) > 0.0
-  assert float(jnp.abs(grads['WeightNormDense_0']['direction']).max()) > 0.0
+  grads = out['d_grads']
+  assert np.abs(grads['WeightNormDense_0']['scale']).max() == 0.0
+  assert np.abs(grads['WeightNormDense_1']['scale']).max() == 0.0
+  assert np.abs(grads['WeightNormDense_2']['scale']).max() > 0.0
+  assert np.abs(grads['WeightNormDense_0']['direction']).max() > 0.0
 
 
 def test_the_game_needs_a_labelled_subset():
