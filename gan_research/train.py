@@ -86,24 +86,49 @@ class Experiment:
                        config.cpu_conv_backend))
 
   def make_sampler(self, chunk_size=None):
-    """sample_fn(state, rng, n) -> numpy [n, *example_shape] from the EMA generator if any.
+    """sample_fn(state, rng, n, labels=None) -> numpy [n, *example_shape], from the EMA generator
+    if any; `labels` (int [n]) picks the class of each sample (games with generates_classes).
 
     Works in fixed chunks so one compile serves every n. Games lay latents out like the data
     (split over processes); the samples come back replicated so every process can read them.
     """
     chunk = chunk_size or self.config.batch_size
+    game = self.game
 
     @functools.partial(jax.jit, out_shardings=parallel.replicated(self.mesh))
-    def sample_chunk(state, rng):
+    def sample_chunk(state, rng, labels):
       # float32 whatever config.compute_dtype is: samples are plotted, saved and evaluated.
-      return self.game.sample(state.sampling_params, state.g.state, state.extras, rng, chunk,
-                              ema=state.has_ema).astype(jnp.float32)
+      by_class = {} if labels is None else {'labels': labels}
+      return game.sample(state.sampling_params, state.g.state, state.extras, rng, chunk,
+                         ema=state.has_ema, **by_class).astype(jnp.float32)
 
-    def sample_fn(state, rng, n):
-      parts = [sample_chunk(state, r) for r in jax.random.split(rng, -(-n // chunk))]
+    def sample_fn(state, rng, n, labels=None):
+      keys = jax.random.split(rng, -(-n // chunk))
+      if labels is None:
+        parts = [sample_chunk(state, r, None) for r in keys]
+      else:
+        labels = self.check_labels(labels, n)
+        labels = np.pad(labels, (0, len(keys) * chunk - n))  # the last chunk's tail is dropped
+        parts = [sample_chunk(state, r, labels[i * chunk:(i + 1) * chunk])
+                 for i, r in enumerate(keys)]
       return np.concatenate(jax.device_get(parts))[:n]
 
     return sample_fn
+
+  def check_labels(self, labels, n) -> np.ndarray:
+    """`labels` as int32 [n] of this run's classes; clear errors otherwise."""
+    if not self.game.generates_classes:
+      raise ValueError(f'Game {self.config.game!r} does not generate by class; samples by label '
+                       "need a class-conditional game (config.game='conditional').")
+    labels = np.asarray(labels)
+    if labels.shape != (n,) or not np.issubdtype(labels.dtype, np.integer):
+      raise ValueError(f'Expected one integer label per sample, [{n}]; got {labels.dtype} '
+                       f'{labels.shape}.')
+    k = self.source.num_classes
+    if labels.size and (labels.min() < 0 or labels.max() >= k):
+      raise ValueError(f'Label {int(labels[(labels < 0) | (labels >= k)][0])} is out of range: '
+                       f'this run has {k} classes, labels 0..{k - 1}.')
+    return labels.astype(np.int32)
 
 
 def build(config, mesh=None) -> Experiment:

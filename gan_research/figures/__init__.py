@@ -8,6 +8,7 @@ FIGURES = {
     'samples': 'gan_research.figures.samples',  # a grid (or plot) from the latest checkpoint
     'scatter2d': 'gan_research.figures.scatter2d',  # 2-D samples over the true modes
     'translation': 'gan_research.figures.translation',  # x, G(x), F(G(x)) for both directions
+    'class_grid': 'gan_research.figures.class_grid',  # conditional runs: a row per class
     # StyleGAN (Karras et al. 2019 / 2020) runs:
     'style_mixing': 'gan_research.figures.style_mixing',  # coarse / middle / fine styles
     'interpolation': 'gan_research.figures.interpolation',  # slerp in Z vs lerp in W

@@ -8,14 +8,15 @@ not a trainer.
 import inspect
 
 from gan_research.games.base import Game, apply  # noqa: F401  (re-exported)
+from gan_research.games.conditional import Conditional
 from gan_research.games.semi_supervised import SemiSupervised
 from gan_research.games.stylegan import StyleGAN
 from gan_research.games.translation import (  # noqa: F401  (re-exported)
     CycleGAN, Pix2Pix, cycle_loss, identity_loss, image_pool_query)
 from gan_research.games.unconditional import Unconditional
 
-GAMES = {'unconditional': Unconditional, 'stylegan': StyleGAN, 'cyclegan': CycleGAN,
-         'pix2pix': Pix2Pix, 'semi_supervised': SemiSupervised}
+GAMES = {'unconditional': Unconditional, 'conditional': Conditional, 'stylegan': StyleGAN,
+         'cyclegan': CycleGAN, 'pix2pix': Pix2Pix, 'semi_supervised': SemiSupervised}
 
 # The trainer's settings `build` gives every game; the other keyword arguments of a game's
 # constructor are its own settings (config.game_kw).

@@ -39,7 +39,8 @@ class Game(abc.ABC):
       G's loss; the trainer differentiates each loss with respect to its first argument.
   sample(g_params, g_state, extras, rng, n, *, ema=False) -> samples [n, *example_shape]
       n samples in inference mode; `ema`: g_params are the trainer's moving average of G's
-      weights, not G's own.
+      weights, not G's own. Games with `generates_classes` also take
+      `labels=` (int [n], the class of each sample; None draws them at random).
   discriminate(d_params, d_state, x) -> (logits, d_state)
       D's logits for x in float32 (whatever D computes in: objectives and penalties reduce
       them), in training mode, with D's updated state. x is what D judges: samples for
@@ -48,6 +49,9 @@ class Game(abc.ABC):
       A declared requirement: the game reads class labels (batch['label'], source.labels,
       source.num_classes), so the trainer builds its source with `needs_labels=True` and data
       without labels fails there, saying where labels come from.
+  generates_classes: bool (class attribute)
+      A declared capability: `sample` takes `labels=` (class-conditional generators), which
+      `train.Experiment.make_sampler` and the `cond` evaluator pass.
   translates: bool (class attribute), translate(g_params, g_state, images, direction='G')
       A declared capability: image-to-image games set `translates = True` and map images in
       inference mode; generic code tests `game.translates` before calling `translate`.
@@ -59,6 +63,7 @@ class Game(abc.ABC):
   `metrics` are flat name -> scalar dicts ('loss/d', 'd/real_logit', ...).
   """
   needs_labels: bool = False
+  generates_classes: bool = False
   translates: bool = False
   classifies: bool = False
 
@@ -110,8 +115,8 @@ class Game(abc.ABC):
                               'its discriminator has no class logits.')
 
 
-def apply(module, params, state, x, *, train, rng=None):
-  """module(x) with its non-trained collections `state`; returns (output, state).
+def apply(module, params, state, *inputs, train, rng=None):
+  """module(*inputs) with its non-trained collections `state`; returns (output, state).
 
   In training mode the collections (BatchNorm statistics, ...) come back updated; `rng` feeds
   dropout (pix2pix's U-Net) in training mode.
@@ -119,5 +124,5 @@ def apply(module, params, state, x, *, train, rng=None):
   rngs = {'dropout': rng} if train and rng is not None else None
   variables = {'params': params, **state}
   if train and state:
-    return module.apply(variables, x, train=True, mutable=list(state), rngs=rngs)
-  return module.apply(variables, x, train=train, rngs=rngs), state
+    return module.apply(variables, *inputs, train=True, mutable=list(state), rngs=rngs)
+  return module.apply(variables, *inputs, train=train, rngs=rngs), state

@@ -10,7 +10,8 @@ The formulas are importable for features of your own: `metrics.fid(a, b)`, `metr
 Sample-based evaluators (evaluators.py): `fid`, `kid`, `is`, `pr` on the features of a named
 extractor (extractors.py; `fid_mnist` is the digit classifier of digit_classifier.py,
 `fid_inception` the standard FID InceptionV3 of inception.py), and `stacked_mnist_modes`; their
-metric names are listed in evaluators.py.
+metric names are listed in evaluators.py. `cond` (conditional.py) scores class-conditional
+generators by class.
 """
 from gan_research.metrics.base import (EvalContext, Evaluator, FeatureEvaluator, make_context,
                                        run_evaluators)
@@ -18,6 +19,7 @@ from gan_research.metrics.fid import fid
 from gan_research.metrics.inception_score import inception_score
 from gan_research.metrics.kid import kid
 from gan_research.metrics import evaluators as sample_evaluators
+from gan_research.metrics.conditional import ConditionalAccuracyEvaluator
 from gan_research.metrics.modes import mode_statistics
 from gan_research.metrics.precision_recall import precision_recall
 from gan_research.metrics.ssl import SSLEvaluator
@@ -56,7 +58,8 @@ EVALUATORS = {
     'pr': sample_evaluators.PrecisionRecallEvaluator,
     'stacked_mnist_modes': sample_evaluators.StackedMNISTModesEvaluator,
     'translation': TranslationEvaluator,
-    'ssl': SSLEvaluator,
+    'cond': ConditionalAccuracyEvaluator,  # class-conditional games: cond/accuracy
+    'ssl': SSLEvaluator,  # games whose D classifies: ssl/test_error
 }
 
 

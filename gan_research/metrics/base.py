@@ -18,13 +18,14 @@ class EvalContext:
 
   experiment: the train.Experiment (config, source, game, mesh).
   state: the TrainState evaluated (its sampling_params are the EMA weights where there are).
-  sample_fn: (rng, n) -> numpy [n, *example_shape] samples of state's (EMA) generator.
+  sample_fn: (rng, n, labels=None) -> numpy [n, *example_shape] samples of state's (EMA)
+    generator; `labels` (int [n]) the class of each (class-conditional games only).
   rng: the key of this evaluation's samples.
   workdir: the run's directory (caches, metrics.jsonl), or None.
   """
   experiment: Any
   state: Any
-  sample_fn: Callable[[Any, int], Any]
+  sample_fn: Callable[..., Any]
   rng: Any
   workdir: Optional[str] = None
 
@@ -32,10 +33,11 @@ class EvalContext:
 def make_context(experiment, state, sampler, rng, workdir=None) -> EvalContext:
   """The one way the loop and `evaluate` build a context.
 
-  `sampler` is `experiment.make_sampler()`'s sample_fn(state, rng, n) (compiled once by the
-  caller and reused across evaluations); the context binds it to `state`.
+  `sampler` is `experiment.make_sampler()`'s sample_fn(state, rng, n, labels=None) (compiled
+  once by the caller and reused across evaluations); the context binds it to `state`.
   """
-  return EvalContext(experiment, state, lambda rng, n: sampler(state, rng, n), rng, workdir)
+  return EvalContext(experiment, state,
+                     lambda rng, n, labels=None: sampler(state, rng, n, labels), rng, workdir)
 
 
 class Evaluator(abc.ABC):
