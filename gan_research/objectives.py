@@ -120,3 +120,27 @@ def get_penalty(name: str):
   if name not in PENALTIES:
     raise ValueError(f'Unknown penalty {name!r}; valid penalties: {sorted(PENALTIES)}.')
   return PENALTIES[name]
+
+
+# The semi-supervised GAN (Salimans et al. 2016, section 5): D has K class logits l_1..l_K and
+# an implicit K+1-th "fake" logit fixed at 0, so p(real | x) = Z / (Z + 1) with Z = sum_k exp(l_k).
+
+
+def class_logsumexp(class_logits):
+  """The real/fake logit of a K-class D: log sum_k exp(l_k), so sigmoid of it is Z / (Z + 1)."""
+  return jax.nn.logsumexp(class_logits.astype(jnp.float32), axis=-1)
+
+
+def classification_loss(class_logits, labels):
+  # -log p(y | x, y < K+1) = logsumexp(l) - l_y: softmax cross-entropy over the K real classes.
+  logits = class_logits.astype(jnp.float32)
+  picked = jnp.take_along_axis(logits, labels[:, None].astype(jnp.int32), axis=-1)[:, 0]
+  return jnp.mean(class_logsumexp(logits) - picked)
+
+
+def feature_matching_loss(real_features, fake_features):
+  """G's loss of Salimans et al. 2016 (section 3.1): ||E f(x) - E f(G(z))||^2, averaged over
+  the features as in the authors' code (the mean squared difference of the batch means)."""
+  real_mean = jnp.mean(real_features.astype(jnp.float32), axis=0)
+  fake_mean = jnp.mean(fake_features.astype(jnp.float32), axis=0)
+  return jnp.mean(jnp.square(real_mean - fake_mean))

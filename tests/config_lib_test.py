@@ -101,7 +101,8 @@ def test_game_settings_of_another_game_are_dropped_and_clashes_fail(tmp_path, ca
                                            'game_kw': {'pool_size': 2}}))
 
 
-@pytest.mark.parametrize('name', ['dcgan', 'cyclegan', 'pix2pix', 'stylegan', 'toy_2d'])
+@pytest.mark.parametrize('name', ['dcgan', 'cyclegan', 'pix2pix', 'semi_supervised', 'stylegan',
+                                  'toy_2d'])
 def test_config_json_of_todays_runs_loads_back_unchanged(tmp_path, caplog, name):
   caplog.set_level(logging.WARNING)
   config = _parse(f"--config={os.path.join(REPO, 'experiments', name + '.py')}:runlocal")

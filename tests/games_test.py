@@ -36,6 +36,9 @@ TINY = {
                                   'num_classes': 3, 'cond': 'batchnorm'},
         discriminator={'base_width': 2, 'conv_impl': 'lax', 'num_classes': 3,
                        'cond': 'projection'})),
+    'semi_supervised': ((4, 4, 1), dict(
+        model='ssl_mlp', generator={'latent_dim': 4, 'hidden_sizes': (8,)},
+        discriminator={'num_classes': 3, 'hidden_sizes': (8, 8)})),
 }
 # StyleGAN's d_loss is Unconditional's (on style-mixed fakes), and its train step runs in
 # stylegan_test; tracing it here would add tens of CPU seconds and test no other code. The
@@ -44,11 +47,20 @@ TINY = {
 TRACED = sorted(set(games.GAMES) - {'stylegan', 'conditional'})
 
 
-class _TwoDomains:
-  """The part of a two-domain source the games read: its held-out pairs."""
+class _Source:
+  """The parts of a source the games read: held-out pairs (two-domain games), a labelled subset
+  and the examples of a batch (semi_supervised initialises D from them)."""
   scale = None
   test = {'x': np.arange(2 * 64, dtype=np.uint8).reshape(2, 8, 8, 1),
           'y': np.arange(2 * 64, dtype=np.uint8)[::-1].reshape(2, 8, 8, 1)}
+  labelled = np.arange(3)
+
+  def __init__(self, example_shape):
+    self.example_shape = example_shape
+
+  def get_batch(self, step, *, d_steps, batch_size, **_):
+    x = np.random.default_rng(step).uniform(-1, 1, (d_steps, batch_size) + self.example_shape)
+    return {'x': x.astype(np.float32)}
 
 
 class _SuperRes:
@@ -74,17 +86,20 @@ def _config(name, **game_kw):
 def _build(config):
   shape = TINY[config.game][0]
   generator, discriminator = models.build(config, shape)
-  if config.game == 'superres':
+  superres = config.game == 'superres'
+  if superres:
     source = _SuperRes()
-  elif games.get_game(config.game).needs_labels:
+  elif config.game == 'conditional':
     source = _Labelled()
   else:
-    source = _TwoDomains()
+    source = _Source(shape)
   game = games.build(config, generator, discriminator, source=source, constrain=lambda x: x)
   x = jax.random.uniform(jax.random.key(0), (2,) + shape, minval=-1, maxval=1)
   if superres:
     return game, {'x': x[:, ::2, ::2], 'y': x}
   batch = {'x': x, 'y': -x} if game.translates else {'x': x}
+  if game.classifies:  # the labelled batch of a source with a labelled subset
+    batch.update(labelled_x=-x, labelled_label=jnp.array([0, 2], jnp.int32))
   return game, batch
 
 
@@ -109,9 +124,9 @@ def test_build_calls_every_game_the_same_way_from_its_default_kw(name):
 
 @pytest.mark.parametrize('name', TRACED)
 def test_every_game_keeps_the_contract_and_honours_grad_into_generator(name):
-  """init, both losses, sample, discriminate and translate as base.Game states them; d_loss stops
-  the gradient of G's samples unless grad_into_generator=True (the unrolled G loss), which
-  passes it into G's parameters."""
+  """init, both losses, sample, discriminate, translate and classify as base.Game states them;
+  d_loss stops the gradient of G's samples unless grad_into_generator=True (the unrolled G
+  loss), which passes it into G's parameters."""
   game, batch = _build(_config(name))
   (g_params, g_state), (d_params, d_state), extras = _variables(game, batch)
   rng, regularize = jax.random.key(2), jnp.asarray(True)
@@ -143,6 +158,11 @@ def test_every_game_keeps_the_contract_and_honours_grad_into_generator(name):
   else:
     with pytest.raises(NotImplementedError, match='does not translate'):
       game.translate(g_params, g_state, batch['x'])
+  if game.classifies:
+    assert game.classify(d_params, d_state, extras, batch['x']).shape == (2, 3)
+  else:
+    with pytest.raises(NotImplementedError, match='does not classify'):
+      game.classify(d_params, d_state, extras, batch['x'])
 
 
 def test_game_kw_reaches_the_game_and_defaults_fill_the_rest():

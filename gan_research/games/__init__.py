@@ -9,6 +9,7 @@ import inspect
 
 from gan_research.games.base import Game, apply  # noqa: F401  (re-exported)
 from gan_research.games.conditional import Conditional
+from gan_research.games.semi_supervised import SemiSupervised
 from gan_research.games.stylegan import StyleGAN
 from gan_research.games.superres import SuperResolution
 from gan_research.games.translation import (  # noqa: F401  (re-exported)
@@ -16,7 +17,8 @@ from gan_research.games.translation import (  # noqa: F401  (re-exported)
 from gan_research.games.unconditional import Unconditional
 
 GAMES = {'unconditional': Unconditional, 'conditional': Conditional, 'stylegan': StyleGAN,
-         'cyclegan': CycleGAN, 'pix2pix': Pix2Pix, 'superres': SuperResolution}
+         'cyclegan': CycleGAN, 'pix2pix': Pix2Pix, 'superres': SuperResolution,
+         'semi_supervised': SemiSupervised}
 
 # The trainer's settings `build` gives every game; the other keyword arguments of a game's
 # constructor are its own settings (config.game_kw).

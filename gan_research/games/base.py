@@ -56,12 +56,17 @@ class Game(abc.ABC):
   translates: bool (class attribute), translate(g_params, g_state, images, direction='G')
       A declared capability: image-to-image games set `translates = True` and map images in
       inference mode; generic code tests `game.translates` before calling `translate`.
+  classifies: bool (class attribute), classify(d_params, d_state, extras, x) -> logits [N, K]
+      A declared capability: games whose D is a K-class classifier (semi_supervised) set
+      `classifies = True` and give D's class logits for x in inference mode; generic code (the
+      `ssl` evaluator) tests `game.classifies` before calling `classify`.
 
   `metrics` are flat name -> scalar dicts ('loss/d', 'd/real_logit', ...).
   """
   needs_labels: bool = False
   generates_classes: bool = False
   translates: bool = False
+  classifies: bool = False
 
   def __init__(self, generator, discriminator, *, objective: str, penalty: str = 'none',
                penalty_weight: float = 0.0, penalty_every: int = 1, g_penalty_every: int = 1,
@@ -103,6 +108,12 @@ class Game(abc.ABC):
     del g_params, g_state, images, direction
     raise NotImplementedError(f'{type(self).__name__} does not translate images '
                               '(translates = False).')
+
+  def classify(self, d_params, d_state, extras, x):
+    """D's class logits for x; only games with `classifies = True` implement it."""
+    del d_params, d_state, extras, x
+    raise NotImplementedError(f'{type(self).__name__} does not classify (classifies = False): '
+                              'its discriminator has no class logits.')
 
 
 def apply(module, params, state, *inputs, train, rng=None):

@@ -22,6 +22,7 @@ from gan_research.metrics import evaluators as sample_evaluators
 from gan_research.metrics.conditional import ConditionalAccuracyEvaluator
 from gan_research.metrics.modes import mode_statistics
 from gan_research.metrics.precision_recall import precision_recall
+from gan_research.metrics.ssl import SSLEvaluator
 from gan_research.metrics.superres import SuperResEvaluator
 from gan_research.metrics.translation import TranslationEvaluator
 
@@ -60,6 +61,7 @@ EVALUATORS = {
     'translation': TranslationEvaluator,
     'sr': SuperResEvaluator,
     'cond': ConditionalAccuracyEvaluator,  # class-conditional games: cond/accuracy
+    'ssl': SSLEvaluator,  # games whose D classifies: ssl/test_error
 }
 
 

@@ -25,7 +25,7 @@ import jax.numpy as jnp
 
 from gan_research.models.layers import sample_latent  # noqa: F401  (re-exported)
 
-MODELS = ('cyclegan', 'dcgan', 'dcgan_tf', 'mlp', 'pix2pix', 'srgan', 'stylegan')
+MODELS = ('cyclegan', 'dcgan', 'dcgan_tf', 'mlp', 'pix2pix', 'srgan', 'ssl_mlp', 'stylegan')
 
 
 def get_module(name: str):
