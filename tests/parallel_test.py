@@ -50,7 +50,8 @@ CHILD = textwrap.dedent('''
 
 
 def test_eight_devices_equal_one_device(synthetic_mnist_dir):
-  env = dict(os.environ, XLA_FLAGS='--xla_force_host_platform_device_count=8',
+  flags = os.environ.get('XLA_FLAGS', '') + ' --xla_force_host_platform_device_count=8'
+  env = dict(os.environ, XLA_FLAGS=flags.strip(),
              PYTHONPATH=REPO + os.pathsep + os.environ.get('PYTHONPATH', ''))
   result = subprocess.run([sys.executable, '-c', CHILD.format(mnist=synthetic_mnist_dir)], env=env,
                           capture_output=True, text=True, timeout=600)
