@@ -21,7 +21,10 @@ non-saturating loss, BatchNorm in both players), so `--config=experiments/dcgan.
 steps is the unconditional baseline. The cond evaluator (cond/accuracy: how often the digit
 classifier reads the digit asked for) and fid run at the last step when GAN_RESEARCH_CLASSIFIER
 or --config.evals.cond.classifier_path names a classifier of train_classifier.py.
-Time and results: docs/conditional.md.
+Time: width=32, 1,500 steps: about 42 min on a 2-core CPU shared with other jobs.
+Expected (docs/conditional.md): not yet what a conditional GAN should reach. At width=32 and
+  1,500 steps, cond/accuracy 0.12 (projection), 0.13 (acgan), 0.40 (concat) against the 0.97
+  aimed at, fid_mnist 124 / 244 / 294 against 112 for the unconditional DCGAN.
 """
 import os
 

@@ -17,7 +17,11 @@ Setup:    SRResNet generator (residual blocks, sub-pixel x2 upsampling twice) an
           from scratch for both (the paper starts SRGAN from a trained SRResNet).
 Metrics:  sr/psnr, sr/ssim and their bicubic baselines on luminance (metrics/superres.py);
           fid/fid_mnist of the outputs of the 10k MNIST test inputs with `classifier`.
-Time and result: docs/superres.md.
+Time:     MNIST, 2,000 steps: SRResNet 32 min, SRGAN 54 min on a 2-core CPU shared with other
+          jobs (docs/superres.md).
+Expected: MNIST, 2,000 steps, 10k test pairs: SRResNet PSNR 17.51 dB / SSIM 0.831, SRGAN
+          17.07 dB / 0.835 (bicubic 11.88 / 0.371); fid_mnist (5k outputs) SRGAN 13.8 against
+          SRResNet's 59.1: the GAN trades PSNR for outputs that look like digits.
 """
 from gan_research import config_lib
 

@@ -201,8 +201,8 @@ def test_nan_names_its_step_and_a_checkpoint_that_verifies(trained_to_10, tmp_pa
   _overwrite_middle(os.path.join(workdir, 'checkpoints', '10'))  # the newest folder is damaged
   real_get_source = data.get_source
 
-  def poisoned(config, split='train'):
-    source = real_get_source(config, split)
+  def poisoned(config, split='train', **kw):
+    source = real_get_source(config, split, **kw)
     get_batch = source.get_batch
     source.get_batch = lambda step, **kw: (
         {'x': get_batch(step, **kw)['x'] * np.nan} if step == 7 else get_batch(step, **kw))

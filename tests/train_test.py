@@ -143,8 +143,8 @@ def test_d_steps_updates_discriminator_k_times_with_distinct_batches(tmp_path):
 def test_nonfinite_loss_stops_with_step_and_last_checkpoint(tmp_path, monkeypatch):
   real_get_source = data.get_source
 
-  def poisoned(config, split='train'):
-    source = real_get_source(config, split)
+  def poisoned(config, split='train', **kw):
+    source = real_get_source(config, split, **kw)
     get_batch = source.get_batch
 
     def get(step, **kw):
