@@ -12,6 +12,7 @@ are written once, in its constructor's signature (`games.default_kw(name)` reads
 """
 import abc
 
+import jax
 import jax.numpy as jnp
 
 from gan_research import objectives
@@ -115,6 +116,16 @@ class Game(abc.ABC):
     raise NotImplementedError(f'{type(self).__name__} does not classify (classifies = False): '
                               'its discriminator has no class logits.')
 
+
+  def add_penalty(self, loss, metrics, d_fn, *, real, fake, rng, regularize):
+    """loss + the D penalty of d_fn (logits of x) on the updates `regularize` marks (lazy
+    regularisation: its scale makes up for the skipped ones); the penalty goes in `metrics`."""
+    if self.penalty is None:
+      return loss
+    penalty = jax.lax.cond(regularize, lambda: self.penalty(d_fn, real=real, fake=fake, rng=rng),
+                           lambda: jnp.zeros((), real.dtype))
+    metrics['loss/d_penalty'] = penalty
+    return loss + self.penalty_scale * penalty
 
 def apply(module, params, state, *inputs, train, rng=None):
   """module(*inputs) with its non-trained collections `state`; returns (output, state).

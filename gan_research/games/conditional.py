@@ -116,14 +116,10 @@ class Conditional(Unconditional):
       loss = loss + self.aux_weight * class_loss
       metrics['loss/d_class'] = class_loss
       metrics['d/real_class_accuracy'] = jnp.mean(jnp.argmax(real_classes, -1) == real_labels)
-    if self.penalty is not None:
-      # The penalty's inputs (real, fake, their interpolates) are judged as the real labels.
-      d_fn = lambda x: self.discriminate_classes(d_params, d_state, x, real_labels)[0]
-      penalty = jax.lax.cond(
-          regularize, lambda: self.penalty(d_fn, real=real, fake=fake, rng=penalty_rng),
-          lambda: jnp.zeros((), real.dtype))
-      loss = loss + self.penalty_scale * penalty
-      metrics['loss/d_penalty'] = penalty
+    # The penalty's inputs (real, fake, their interpolates) are judged as the real labels.
+    d_fn = lambda x: self.discriminate_classes(d_params, d_state, x, real_labels)[0]
+    loss = self.add_penalty(loss, metrics, d_fn, real=real, fake=fake, rng=penalty_rng,
+                            regularize=regularize)
     return loss, (d_state, extras, metrics)
 
   def g_loss(self, g_params, g_state, d_params, d_state, extras, batch, rng, regularize):

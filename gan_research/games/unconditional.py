@@ -54,13 +54,8 @@ class Unconditional(base.Game):
     loss = self.objective.d_loss(real_logits=real_logits, fake_logits=fake_logits)
     metrics = {'loss/d': loss, 'd/real_logit': jnp.mean(real_logits),
                'd/fake_logit': jnp.mean(fake_logits)}
-    if self.penalty is not None:
-      d_fn = lambda x: self.discriminate(d_params, d_state, x)[0]
-      penalty = jax.lax.cond(
-          regularize, lambda: self.penalty(d_fn, real=real, fake=fake, rng=penalty_rng),
-          lambda: jnp.zeros((), real.dtype))
-      loss = loss + self.penalty_scale * penalty
-      metrics['loss/d_penalty'] = penalty
+    loss = self.add_penalty(loss, metrics, lambda x: self.discriminate(d_params, d_state, x)[0],
+                            real=real, fake=fake, rng=penalty_rng, regularize=regularize)
     return loss, (d_state, extras, metrics)
 
   def _fakes_for_d(self, g_params, g_state, rng, n):
