@@ -316,6 +316,8 @@ def test_inverted_mnist_domains_come_from_disjoint_halves(mnist_dir):
 
 def test_translation_error_by_hand():
   class Source:
+    answer = 'colour_inverse'
+
     def __init__(self):
       self.test = {'x': np.array([[[[0]], [[255]]], [[[51]], [[102]]]], np.uint8),
                    'y': np.zeros((2, 2, 1, 1), np.uint8)}
@@ -423,7 +425,15 @@ def test_evaluate_cli_translation_on_a_cyclegan_run(cyclegan_run, tmp_path):
 
 def test_translation_evaluator_refuses_a_game_that_does_not_translate():
   class Source:
+    answer = 'colour_inverse'
     test = {'x': np.zeros((2, 4, 4, 1), np.uint8), 'y': np.zeros((2, 4, 4, 1), np.uint8)}
+
+  class Photos:  # a test split but no known answer (monet2photo, super-resolution pairs)
+    answer = None
+    test = Source.test
+
+  with pytest.raises(ValueError, match='known answer.*answer=None'):
+    TranslationEvaluator({}, Photos())
 
   assert [name for name, game in sorted(games.GAMES.items()) if game.translates] == [
       'cyclegan', 'pix2pix', 'superres']

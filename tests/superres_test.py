@@ -10,6 +10,7 @@ from gan_research import config_lib, games, train
 from gan_research.data import images, superres as superres_data
 from gan_research.figures import mse_vs_gan
 from gan_research.metrics import superres
+from gan_research.metrics.translation import TranslationEvaluator
 from gan_research.models import srgan
 
 
@@ -140,6 +141,12 @@ def test_srgan_resumes_bit_identically_and_reports_sr_metrics(tmp_path, syntheti
   rows = [l for l in (tmp_path / 'full' / 'metrics.jsonl').read_text().splitlines()
           if 'sr/psnr' in l]
   assert len(rows) == 1 and 'sr/ssim_bicubic' in rows[0]
+  # The translation figure and evaluator are for other pairs: they refuse with a pointer.
+  from gan_research.figures import translation as translation_figure
+  with pytest.raises(ValueError, match='super_resolution'):
+    translation_figure.run(str(tmp_path / 'full'))
+  with pytest.raises(ValueError, match='`sr` evaluator'):
+    TranslationEvaluator({}, train.build(_config(synthetic_mnist_dir)).source)
 
 
 def test_mse_averages_the_two_modes_and_the_gan_picks_one():

@@ -44,6 +44,9 @@ class Source(abc.ABC):
               'y': uint8 [M, H, W, C] domain Y}; for paired data y[i] is the answer for x[i]
               (a super-resolution source's x is smaller than y by its scale).
     scale     int: a super-resolution source's 'y' is `scale` times larger than its 'x'.
+    answer    str naming the known right translation of every `test` input, which the
+              `translation` evaluator measures against: 'colour_inverse' (inverted_mnist, where
+              y = 255 - x). None for data whose right answer is unknown (photos, paintings).
     centers   float32 [K, D] mode centres of a Gaussian mixture.
     std       float, the per-coordinate standard deviation of each mixture component.
     density(x)     p(x) at points x [N]; defined for 1-D mixtures only.
@@ -58,6 +61,7 @@ class Source(abc.ABC):
   centers: Optional[np.ndarray] = None
   std: Optional[float] = None
   scale: Optional[int] = None
+  answer: Optional[str] = None
 
   @property
   def num_classes(self) -> Optional[int]:

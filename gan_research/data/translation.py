@@ -138,7 +138,9 @@ def get_source(config, split: str = 'train'):
   common = {'image_size': size, 'seed': config.seed, 'flip': flip}
   if name == 'inverted_mnist':
     train, test = inverted_mnist(config.data_dir, size)
-    return TranslationSource(train['x'], train['y'], test=test, **common)
+    source = TranslationSource(train['x'], train['y'], test=test, **common)
+    source.answer = 'colour_inverse'
+    return source
   if name == 'unpaired_folder' or name.startswith('cycle_gan/'):
     if name == 'unpaired_folder':
       train_folders = tuple(options.get('train_folders', ('trainA', 'trainB')))

@@ -15,6 +15,10 @@ from gan_research import plots, train
 def translation_rows(experiment, state, num_rows=8):
   """[num_rows * columns, H, W, C] images in [-1, 1] in row order, and the column count."""
   game = experiment.game
+  if experiment.source.scale is not None:
+    # Its inputs are smaller than its outputs, so they cannot share a grid's columns.
+    raise ValueError('This is a super-resolution run: its figure is `super_resolution` '
+                     '(LR | bicubic | output | HR), not `translation`.')
   params = state.sampling_params
   translate = jax.jit(lambda p, s, x, d: game.translate(p, s, x, d), static_argnums=3)
   run = lambda x, d: np.asarray(jax.device_get(translate(params, state.g.state, x, d)),

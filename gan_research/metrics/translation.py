@@ -24,9 +24,13 @@ class TranslationEvaluator(Evaluator):
   def __init__(self, eval_config, source, workdir=None):
     del workdir
     test = source.test
-    if test is None:
-      raise ValueError('The `translation` evaluator needs a two-domain dataset with a test split '
-                       '(e.g. dataset=inverted_mnist), whose answer is the colour inverse.')
+    if test is None or source.answer != 'colour_inverse':
+      # Photos, paintings and super-resolution pairs have test splits too, but no known answer
+      # that |T(a) - (1 - a)| would measure.
+      raise ValueError('The `translation` evaluator measures against a known answer, the colour '
+                       'inverse of dataset=inverted_mnist; this dataset declares none (answer='
+                       f'{source.answer!r}). For super-resolution use the `sr` evaluator; for '
+                       'unpaired photos, `fid` on the translations.')
     n = int(eval_config.get('num_samples', 0) or len(test['x']))
     self.inputs = {k: images.to_float(v[:n]) for k, v in test.items()}
     self.num_samples = len(self.inputs['x'])
