@@ -465,6 +465,13 @@ def test_pix2pix_train_step(tmp_path):
   np.testing.assert_allclose(metrics['loss/g'],
                              metrics['loss/g_adversarial'] + 100 * metrics['loss/l1'], rtol=1e-5)
   assert not np.allclose(jax.tree.leaves(new.g.params)[0], jax.tree.leaves(before.g.params)[0])
+  # Samples translate the test inputs without replacement: n = 3 of 3 inputs is each once.
+  game, g = experiment.game, new.g
+  every = np.asarray(game.translate(g.params, g.state, game.inputs['x']))
+  for seed in range(3):
+    drawn = np.asarray(game.sample(g.params, g.state, {}, jax.random.key(seed), 3))
+    np.testing.assert_allclose(np.sort(drawn.reshape(3, -1).sum(1)),
+                               np.sort(every.reshape(3, -1).sum(1)), rtol=1e-5)
   with pytest.raises(ValueError, match='two-domain dataset'):
     c.dataset = 'ring8'
     train.build(c)
